@@ -1,0 +1,132 @@
+// Object: one Kubernetes object as the rules see it, plus where it came from.
+//
+//   Result<Object> o = Object::from_json(std::move(doc));      // admission, list/watch
+//   o->kind() == kHTTPRoute; o->ns(); o->name(); o->doc()["spec"]
+//
+// `doc()` has the Gateway API schema defaults applied (defaults.h), so rules see one shape whether
+// the object came from a file or from the API server; `raw()` is the object as received and is
+// what fixes patch. Objects are immutable once built and shared as shared_ptr<const Object>, so
+// any number of threads may read them.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "rules/core/result.h"
+
+namespace latticeguard {
+
+using json = nlohmann::json;
+
+// Group + kind, without version: matchPolicy Equivalent treats versions alike.
+struct Kind {
+  std::string_view group;
+  std::string_view kind;
+  friend constexpr bool operator==(const Kind&, const Kind&) = default;
+};
+
+inline constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
+inline constexpr std::string_view kLatticeGroup = "application-networking.k8s.aws";
+
+inline constexpr Kind kGatewayClass{kGatewayGroup, "GatewayClass"};
+inline constexpr Kind kGateway{kGatewayGroup, "Gateway"};
+inline constexpr Kind kHTTPRoute{kGatewayGroup, "HTTPRoute"};
+inline constexpr Kind kGRPCRoute{kGatewayGroup, "GRPCRoute"};
+inline constexpr Kind kTLSRoute{kGatewayGroup, "TLSRoute"};
+inline constexpr Kind kReferenceGrant{kGatewayGroup, "ReferenceGrant"};
+inline constexpr Kind kTargetGroupPolicy{kLatticeGroup, "TargetGroupPolicy"};
+inline constexpr Kind kIAMAuthPolicy{kLatticeGroup, "IAMAuthPolicy"};
+inline constexpr Kind kVpcAssociationPolicy{kLatticeGroup, "VpcAssociationPolicy"};
+inline constexpr Kind kAccessLogPolicy{kLatticeGroup, "AccessLogPolicy"};
+inline constexpr Kind kServiceExport{kLatticeGroup, "ServiceExport"};
+inline constexpr Kind kServiceImport{kLatticeGroup, "ServiceImport"};
+inline constexpr Kind kServiceNetwork{kLatticeGroup, "ServiceNetwork"};
+inline constexpr Kind kNamespace{"", "Namespace"};
+inline constexpr Kind kService{"", "Service"};
+inline constexpr Kind kPod{"", "Pod"};
+inline constexpr Kind kDeployment{"apps", "Deployment"};
+inline constexpr Kind kStatefulSet{"apps", "StatefulSet"};
+inline constexpr Kind kDaemonSet{"apps", "DaemonSet"};
+inline constexpr Kind kReplicaSet{"apps", "ReplicaSet"};
+
+// Every kind the engine understands, sorted by (group, kind). Anything else is ignored.
+std::span<const Kind> known_kinds();
+bool is_route(Kind k);          // HTTPRoute, GRPCRoute, TLSRoute
+bool is_policy(Kind k);         // the four application-networking.k8s.aws policies
+bool is_workload(Kind k);       // Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod
+bool is_cluster_scoped(Kind k);  // Namespace, GatewayClass
+// "HTTPRoute" -> kHTTPRoute when the group matches a known kind; nullopt otherwise.
+std::optional<Kind> find_kind(std::string_view group, std::string_view kind);
+// The group of an apiVersion: "apps/v1" -> "apps", "v1" -> "".
+std::string_view api_group(std::string_view api_version);
+
+// Where an object came from, for `file:line:col` output. Implemented by the manifest decoder;
+// the engine only asks it for positions.
+class SourceMap {
+ public:
+  virtual ~SourceMap() = default;
+  // Position (1-based) of the node at `pointer` (RFC 6901) in this document, or of its nearest
+  // existing ancestor when the pointer names a field the file leaves out.
+  virtual std::pair<int, int> position(std::string_view pointer) const = 0;
+  virtual const std::string& file() const = 0;
+};
+
+class Object {
+ public:
+  // Requires apiVersion, kind and metadata.name to be strings; applies schema defaults.
+  // `default_namespace` is given to namespaced objects without metadata.namespace.
+  static Result<Object> from_json(json doc, std::string_view default_namespace = "");
+
+  const json& doc() const { return *doc_; }
+  const json& raw() const { return *raw_; }
+  Kind kind() const;  // known kinds map to the constants above; others keep their strings
+  const std::string& group() const { return group_; }
+  const std::string& kind_name() const { return kind_; }
+  const std::string& api_version() const { return api_version_; }
+  const std::string& ns() const { return ns_; }  // empty when cluster-scoped
+  const std::string& name() const { return name_; }
+  // "HTTPRoute shop/checkout" (or "Namespace shop" for cluster-scoped kinds).
+  std::string display() const;
+  // metadata.labels / annotations lookups; nullptr when absent or not a string.
+  const std::string* label(std::string_view key) const;
+  const std::string* annotation(std::string_view key) const;
+
+  const SourceMap* source() const { return source_.get(); }
+  void set_source(std::shared_ptr<const SourceMap> s) { source_ = std::move(s); }
+  // Index of the document in its file (0-based), for --fix rewriting.
+  int document_index = 0;
+
+ private:
+  std::shared_ptr<const json> doc_;
+  std::shared_ptr<const json> raw_;
+  std::string group_, kind_, api_version_, ns_, name_;
+  std::shared_ptr<const SourceMap> source_;
+};
+
+using ObjectPtr = std::shared_ptr<const Object>;
+
+// Identity of an object in an index: group/kind/namespace/name.
+struct ObjectKey {
+  std::string group, kind, ns, name;
+  friend bool operator==(const ObjectKey&, const ObjectKey&) = default;
+  friend auto operator<=>(const ObjectKey&, const ObjectKey&) = default;
+  static ObjectKey of(const Object& o) { return {o.group(), o.kind_name(), o.ns(), o.name()}; }
+  static ObjectKey of(Kind k, std::string_view ns, std::string_view name) {
+    return {std::string(k.group), std::string(k.kind), std::string(ns), std::string(name)};
+  }
+};
+
+struct ObjectKeyHash {
+  size_t operator()(const ObjectKey& k) const;
+};
+
+// JSON pointer helpers. Pointers are RFC 6901 strings ("/spec/rules/0/backendRefs/1").
+std::string pointer_escape(std::string_view token);  // "~" -> "~0", "/" -> "~1"
+std::string pointer_join(std::string_view base, std::string_view token);
+std::string pointer_join(std::string_view base, size_t index);
+// "/spec/rules/1/backendRefs/0" -> "spec.rules[1].backendRefs[0]"; "" -> "(object)".
+std::string field_path(std::string_view pointer);
+
+}  // namespace latticeguard
