@@ -19,6 +19,8 @@ struct Error {
   // Source position when the error comes from a file (1-based; 0 = unknown).
   int line = 0;
   int column = 0;
+  // JSON pointer of the offending field inside an object, when known (decoder fills line/col).
+  std::string pointer = {};
 };
 
 template <class T>

@@ -1,0 +1,205 @@
+#include "cli/lint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "cli/output.h"
+#include "rules/core/engine.h"
+#include "rules/core/fix.h"
+#include "rules/registry.h"
+
+namespace latticeguard {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool manifest_extension(const fs::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+Result<std::vector<std::string>> expand(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  for (const std::string& in : inputs) {
+    if (in == "-") {
+      out.push_back(in);
+      continue;
+    }
+    std::error_code ec;
+    fs::file_status st = fs::status(in, ec);
+    if (ec || !fs::exists(st)) return Error{in + ": no such file or directory"};
+    if (fs::is_directory(st)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::end(it);
+           it.increment(ec)) {
+        if (it->is_regular_file() && manifest_extension(it->path())) {
+          found.push_back(it->path().string());
+        }
+      }
+      if (ec) return Error{in + ": " + ec.message()};
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else {
+      out.push_back(in);
+    }
+  }
+  return out;
+}
+
+Result<std::string> read_all(const std::string& path) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot read file"};
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<LoadedFiles> load_inputs(const std::vector<std::string>& inputs,
+                                std::string_view default_namespace) {
+  Result<std::vector<std::string>> paths = expand(inputs);
+  if (!paths) return paths.error();
+  LoadedFiles loaded;
+  for (const std::string& p : *paths) {
+    std::string display = p == "-" ? "<stdin>" : p;
+    Result<std::string> text = read_all(p);
+    if (!text) return text.error();
+    Result<ManifestFile> f = decode_manifest(*text, display, default_namespace);
+    if (!f) return Error{format_error(display, f.error())};
+    loaded.files.push_back(std::move(*f));
+    loaded.texts.push_back(std::move(*text));
+  }
+  return loaded;
+}
+
+int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
+  auto config = std::make_shared<Config>(Config::defaults());
+  if (!opts.config_file.empty()) {
+    Result<Config> c = Config::load(opts.config_file);
+    if (!c) {
+      err << "latticeguard: " << c.error().message << "\n";
+      return 2;
+    }
+    *config = std::move(*c);
+  }
+  config->open_world = opts.open_world;
+  config->assume_lattice = opts.assume_lattice;
+  config->default_namespace = opts.default_namespace;
+
+  if (opts.inputs.empty()) {
+    err << "latticeguard: lint needs at least one -f FILE|DIR|-\n";
+    return 2;
+  }
+  Result<LoadedFiles> loaded = load_inputs(opts.inputs, opts.default_namespace);
+  if (!loaded) {
+    err << "latticeguard: " << loaded.error().message << "\n";
+    return 2;
+  }
+
+  ObjectIndex index = opts.base ? *opts.base : ObjectIndex();
+  if (!opts.base) index.set_all_complete(!opts.open_world);
+  std::map<ObjectKey, std::string> seen;  // identity -> "file:line"
+  int objects = 0;
+  for (const ManifestFile& f : loaded->files) {
+    for (const ObjectPtr& o : f.objects) {
+      auto [line, col] = o->source() ? o->source()->position("") : std::pair{0, 0};
+      std::string where = f.path + ":" + std::to_string(line) + ":" + std::to_string(col);
+      auto [it, fresh] = seen.emplace(ObjectKey::of(*o), where);
+      if (!fresh) {
+        err << "latticeguard: " << where << ": duplicate object " << o->display()
+            << " (first defined at " << it->second << ")\n";
+        return 2;
+      }
+      index.put(o);
+      ++objects;
+    }
+  }
+
+  Engine engine(all_rules(), config);
+  ClusterView view(index);
+  std::vector<Finding> findings;
+  // With a base (the live cluster), report only on the files' objects.
+  for (const ManifestFile& f : loaded->files) {
+    for (const ObjectPtr& o : f.objects) {
+      std::vector<Finding> fo = engine.check(o, view);
+      std::move(fo.begin(), fo.end(), std::back_inserter(findings));
+    }
+  }
+  sort_findings(findings);
+  // Stable, file-ordered output: by file, then line.
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    const SourceMap* sa = a.object->source();
+    const SourceMap* sb = b.object->source();
+    std::string fa = sa ? sa->file() : "", fb = sb ? sb->file() : "";
+    if (fa != fb) return fa < fb;
+    return (sa ? sa->position(a.pointer).first : 0) < (sb ? sb->position(b.pointer).first : 0);
+  });
+  Summary summary = summarize(findings, objects, static_cast<int>(loaded->files.size()));
+
+  if (opts.fix) {
+    for (size_t i = 0; i < loaded->files.size(); ++i) {
+      const ManifestFile& f = loaded->files[i];
+      std::vector<json> doc_ops(f.documents, json::array());
+      bool changed = false;
+      for (const ObjectPtr& o : f.objects) {
+        std::vector<Finding> mine;
+        for (const Finding& fd : findings) {
+          if (fd.object == o) mine.push_back(fd);
+        }
+        std::vector<Fix> fixes = safe_fixes(view, *o, *config, Operation::kCreate, mine);
+        if (fixes.empty()) continue;
+        json fixed = apply_fixes(o->raw(), fixes);
+        json patch = make_patch(o->raw(), fixed);
+        if (patch.empty()) continue;
+        if (o->document_index >= 0 && o->document_index < f.documents) {
+          for (const json& op : patch) doc_ops[o->document_index].push_back(op);
+          changed = true;
+        }
+      }
+      Result<std::string> text =
+          changed ? apply_ops_to_yaml(loaded->texts[i], doc_ops) : Result<std::string>(loaded->texts[i]);
+      if (!text) {
+        err << "latticeguard: " << f.path << ": cannot apply fixes: " << text.error().message
+            << "\n";
+        return 2;
+      }
+      if (opts.write) {
+        if (changed && f.path != "<stdin>") {
+          std::ofstream o(f.path, std::ios::binary | std::ios::trunc);
+          o << *text;
+          if (!o) {
+            err << "latticeguard: " << f.path << ": cannot write file\n";
+            return 2;
+          }
+          err << "fixed " << f.path << "\n";
+        }
+      } else {
+        if (i > 0) out << "---\n";
+        out << *text;
+      }
+    }
+    return summary.deny > 0 ? 1 : 0;
+  }
+
+  if (opts.output == "json") {
+    out << to_json(findings, summary).dump(2) << "\n";
+  } else if (opts.output == "sarif") {
+    out << to_sarif(findings, LATTICEGUARD_VERSION).dump(2) << "\n";
+  } else {
+    print_text(out, findings);
+    err << summary.objects << " objects in " << summary.files << " files: " << summary.deny
+        << " deny, " << summary.warn << " warn, " << summary.audit << " audit\n";
+  }
+  return summary.deny > 0 ? 1 : 0;
+}
+
+}  // namespace latticeguard

@@ -1,0 +1,584 @@
+#include "rules/core/manifest.h"
+
+#include <libfyaml.h>
+
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+namespace latticeguard {
+namespace {
+
+struct ParserDeleter {
+  void operator()(fy_parser* p) const { fy_parser_destroy(p); }
+};
+struct DiagDeleter {
+  void operator()(fy_diag* d) const { fy_diag_destroy(d); }
+};
+struct DocumentDeleter {
+  void operator()(fy_document* d) const { fy_document_destroy(d); }
+};
+using ParserPtr = std::unique_ptr<fy_parser, ParserDeleter>;
+using DiagPtr = std::unique_ptr<fy_diag, DiagDeleter>;
+using DocumentPtr = std::unique_ptr<fy_document, DocumentDeleter>;
+
+// A parser over `text` that collects diagnostics instead of printing them.
+struct Parser {
+  DiagPtr diag;
+  ParserPtr parser;
+
+  explicit Parser(std::string_view text) {
+    fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = nullptr;
+    dcfg.output_fn = [](fy_diag*, void*, const char*, size_t) {};
+    diag.reset(fy_diag_create(&dcfg));
+    if (diag) fy_diag_set_collect_errors(diag.get(), true);
+    fy_parse_cfg cfg{};
+    cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
+                                                FYPCF_DISABLE_RECYCLING);
+    cfg.diag = diag.get();
+    parser.reset(fy_parser_create(&cfg));
+    if (parser) fy_parser_set_string(parser.get(), text.data(), text.size());
+  }
+
+  Error error(std::string_view fallback, int line_offset) const {
+    Error e{std::string(fallback)};
+    if (diag) {
+      void* it = nullptr;
+      if (fy_diag_error* de = fy_diag_errors_iterate(diag.get(), &it)) {
+        e.message = de->msg ? de->msg : e.message;
+        e.line = de->line + 1 + line_offset;
+        e.column = de->column + 1;
+      }
+    }
+    return e;
+  }
+};
+
+struct EventDeleter {
+  fy_parser* p;
+  void operator()(fy_event* e) const { fy_parser_event_free(p, e); }
+};
+using EventPtr = std::unique_ptr<fy_event, EventDeleter>;
+
+std::string_view token_text(fy_token* t) {
+  if (!t) return {};
+  size_t len = 0;
+  const char* s = fy_token_get_text(t, &len);
+  return s ? std::string_view(s, len) : std::string_view{};
+}
+
+bool is_int(std::string_view s, int64_t& out) {
+  if (s.empty()) return false;
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i == s.size()) return false;
+  int base = 10;
+  if (s.substr(i).starts_with("0x")) {
+    base = 16;
+    i += 2;
+  } else if (s.substr(i).starts_with("0o")) {
+    base = 8;
+    i += 2;
+  }
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data() + i, s.data() + s.size(), v, base);
+  if (ec != std::errc() || p != s.data() + s.size()) return false;
+  out = s[0] == '-' ? -v : v;
+  return true;
+}
+
+bool is_float(std::string_view s, double& out) {
+  if (s.empty() || s.find_first_of("0123456789") == std::string_view::npos) return false;
+  if (s.find_first_not_of("0123456789+-.eE") != std::string_view::npos) return false;
+  auto [p, ec] = std::from_chars(s.data() + (s[0] == '+' ? 1 : 0), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// YAML 1.2 core schema resolution for plain scalars.
+json resolve_scalar(fy_event* ev) {
+  fy_token* value = ev->scalar.value;
+  std::string_view text = token_text(value);
+  std::string_view tag = token_text(ev->scalar.tag);
+  if (!tag.empty() && tag != "!") {
+    if (tag.ends_with(":str") || tag == "!!str") return std::string(text);
+  }
+  if (fy_token_scalar_style(value) != FYSS_PLAIN) return std::string(text);
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return nullptr;
+  }
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  int64_t i;
+  if (is_int(text, i)) return i;
+  double d;
+  if (is_float(text, d)) return d;
+  if (text == ".inf" || text == ".Inf" || text == "+.inf") return std::numeric_limits<double>::infinity();
+  return std::string(text);
+}
+
+std::pair<int, int> mark_of(fy_event* ev) {
+  const fy_mark* m = fy_event_start_mark(ev);
+  return m ? std::make_pair(m->line + 1, m->column + 1) : std::make_pair(0, 0);
+}
+
+// Builds one JSON value per document from the event stream, with depth and duplicate-key checks.
+class Builder {
+ public:
+  Builder(const DecodeLimits& limits, int line_offset) : limits_(limits), line_offset_(line_offset) {}
+
+  // Consumes events until the document ends. Returns the document value (null when empty).
+  Result<json> document(fy_parser* p, Parser& owner, bool& stream_end, size_t& end_offset) {
+    json root;
+    struct Frame {
+      json* value;
+      bool mapping;
+      bool have_key = false;
+      std::string key = {};
+      std::pair<int, int> key_mark = {};
+    };
+    std::vector<Frame> stack;
+    auto place = [&](json v, std::pair<int, int> mark) -> Result<json*> {
+      if (stack.empty()) {
+        root = std::move(v);
+        return &root;
+      }
+      Frame& f = stack.back();
+      if (!f.mapping) {
+        f.value->push_back(std::move(v));
+        return &f.value->back();
+      }
+      if (!f.have_key) {
+        // v is the key.
+        if (!v.is_string()) {
+          if (v.is_number_integer()) {
+            v = std::to_string(v.get<int64_t>());
+          } else if (v.is_boolean()) {
+            v = v.get<bool>() ? "true" : "false";
+          } else if (v.is_null()) {
+            v = "null";
+          } else {
+            return err("mapping keys must be scalars", mark);
+          }
+        }
+        f.key = v.get<std::string>();
+        if (f.value->contains(f.key)) return err("duplicate key \"" + f.key + "\"", mark);
+        f.have_key = true;
+        f.key_mark = mark;
+        return nullptr;
+      }
+      f.have_key = false;
+      json& slot = (*f.value)[f.key];
+      slot = std::move(v);
+      return &slot;
+    };
+
+    while (true) {
+      EventPtr ev(fy_parser_parse(p), EventDeleter{p});
+      if (!ev) {
+        if (fy_parser_get_stream_error(p)) return owner.error("YAML syntax error", line_offset_);
+        stream_end = true;
+        return root;
+      }
+      switch (ev->type) {
+        case FYET_STREAM_START:
+        case FYET_DOCUMENT_START:
+          break;
+        case FYET_STREAM_END:
+          stream_end = true;
+          return root;
+        case FYET_DOCUMENT_END: {
+          const fy_mark* m = fy_event_end_mark(ev.get());
+          end_offset = m ? m->input_pos : end_offset;
+          return root;
+        }
+        case FYET_SCALAR: {
+          json v = resolve_scalar(ev.get());
+          std::string_view anchor = token_text(ev->scalar.anchor);
+          if (!anchor.empty()) anchors_[std::string(anchor)] = v;
+          Result<json*> r = place(std::move(v), mark_of(ev.get()));
+          if (!r) return r.error();
+          break;
+        }
+        case FYET_ALIAS: {
+          auto it = anchors_.find(std::string(token_text(ev->alias.anchor)));
+          if (it == anchors_.end()) return err("unknown alias", mark_of(ev.get()));
+          Result<json*> r = place(it->second, mark_of(ev.get()));
+          if (!r) return r.error();
+          break;
+        }
+        case FYET_MAPPING_START:
+        case FYET_SEQUENCE_START: {
+          bool mapping = ev->type == FYET_MAPPING_START;
+          if (static_cast<int>(stack.size()) >= limits_.max_depth) {
+            return err("nesting deeper than " + std::to_string(limits_.max_depth) + " levels",
+                       mark_of(ev.get()));
+          }
+          Result<json*> r = place(mapping ? json::object() : json::array(), mark_of(ev.get()));
+          if (!r) return r.error();
+          if (!*r) return err("mapping keys must be scalars", mark_of(ev.get()));
+          fy_token* anchor = mapping ? ev->mapping_start.anchor : ev->sequence_start.anchor;
+          std::string a(token_text(anchor));
+          stack.push_back(Frame{*r, mapping});
+          if (!a.empty()) pending_anchors_.emplace_back(stack.size(), a);
+          break;
+        }
+        case FYET_MAPPING_END:
+        case FYET_SEQUENCE_END: {
+          if (!pending_anchors_.empty() && pending_anchors_.back().first == stack.size()) {
+            anchors_[pending_anchors_.back().second] = *stack.back().value;
+            pending_anchors_.pop_back();
+          }
+          stack.pop_back();
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+ private:
+  Error err(std::string msg, std::pair<int, int> mark) const {
+    Error e{std::move(msg)};
+    e.line = mark.first + line_offset_;
+    e.column = mark.second;
+    return e;
+  }
+  const DecodeLimits& limits_;
+  int line_offset_;
+  std::unordered_map<std::string, json> anchors_;
+  std::vector<std::pair<size_t, std::string>> pending_anchors_;
+};
+
+// Finds source positions lazily: re-parses one document's bytes only when a finding needs a
+// line, so decoding pays nothing for positions.
+class LazySourceMap final : public SourceMap {
+ public:
+  LazySourceMap(std::shared_ptr<const std::string> text, std::string file, size_t begin,
+                size_t end, int line_offset)
+      : text_(std::move(text)), file_(std::move(file)), begin_(begin), end_(end),
+        line_offset_(line_offset) {}
+
+  const std::string& file() const override { return file_; }
+
+  std::pair<int, int> position(std::string_view pointer) const override {
+    std::vector<std::string> want = split(pointer);
+    std::string_view slice(text_->data() + begin_, end_ - begin_);
+    Parser parser(slice);
+    if (!parser.parser) return {line_offset_ + 1, 1};
+    fy_parser* p = parser.parser.get();
+    struct Frame {
+      bool mapping;
+      size_t index = 0;
+      bool have_key = false;
+      std::string key = {};
+      std::pair<int, int> key_mark = {};
+    };
+    std::vector<Frame> stack;
+    std::vector<std::string> path;
+    std::pair<int, int> best{1, 1};
+    size_t best_depth = 0;
+    bool root_seen = false;
+    // Called when a value node starts at `mark` under the current path.
+    auto on_value = [&](std::pair<int, int> mark) -> std::optional<std::string> {
+      std::optional<std::string> seg;
+      std::pair<int, int> at = mark;
+      if (!stack.empty()) {
+        Frame& f = stack.back();
+        if (f.mapping) {
+          seg = f.key;
+          at = f.key_mark;  // report the field's key, where the user looks
+          f.have_key = false;
+        } else {
+          seg = std::to_string(f.index++);
+        }
+      }
+      size_t depth = path.size() + (seg ? 1 : 0);
+      bool prefix = depth <= want.size();
+      for (size_t i = 0; prefix && i < path.size(); ++i) prefix = path[i] == want[i];
+      if (prefix && seg) prefix = *seg == want[depth - 1];
+      if (prefix && (depth > best_depth || !root_seen)) {
+        best = at;
+        best_depth = depth;
+        root_seen = true;
+      }
+      return seg;
+    };
+    while (true) {
+      EventPtr ev(fy_parser_parse(p), EventDeleter{p});
+      if (!ev || ev->type == FYET_DOCUMENT_END || ev->type == FYET_STREAM_END) break;
+      if (ev->type == FYET_SCALAR || ev->type == FYET_ALIAS) {
+        if (!stack.empty() && stack.back().mapping && !stack.back().have_key) {
+          stack.back().key = std::string(token_text(ev->scalar.value));
+          stack.back().key_mark = mark_of(ev.get());
+          stack.back().have_key = true;
+          continue;
+        }
+        on_value(mark_of(ev.get()));
+      } else if (ev->type == FYET_MAPPING_START || ev->type == FYET_SEQUENCE_START) {
+        std::optional<std::string> seg = on_value(mark_of(ev.get()));
+        if (seg) path.push_back(*seg);
+        stack.push_back(Frame{ev->type == FYET_MAPPING_START});
+        if (best_depth == want.size() && path.size() >= want.size()) break;
+      } else if (ev->type == FYET_MAPPING_END || ev->type == FYET_SEQUENCE_END) {
+        stack.pop_back();
+        if (!path.empty() && !stack.empty()) path.pop_back();
+      }
+      if (best_depth == want.size() && root_seen) break;
+    }
+    return {best.first + line_offset_, best.second};
+  }
+
+ private:
+  static std::vector<std::string> split(std::string_view pointer) {
+    std::vector<std::string> out;
+    size_t pos = 1;
+    while (pos <= pointer.size() && !pointer.empty()) {
+      size_t next = pointer.find('/', pos);
+      if (next == std::string_view::npos) next = pointer.size();
+      std::string tok;
+      for (size_t i = pos; i < next; ++i) {
+        if (pointer[i] == '~' && i + 1 < next) {
+          tok += pointer[i + 1] == '1' ? '/' : '~';
+          ++i;
+        } else {
+          tok += pointer[i];
+        }
+      }
+      out.push_back(std::move(tok));
+      pos = next + 1;
+    }
+    return out;
+  }
+
+  std::shared_ptr<const std::string> text_;
+  std::string file_;
+  size_t begin_, end_;
+  int line_offset_;
+};
+
+int count_lines(std::string_view s, size_t upto) {
+  int n = 0;
+  for (size_t i = 0; i < upto && i < s.size(); ++i) n += s[i] == '\n';
+  return n;
+}
+
+Status add_object(ManifestFile& out, json doc, std::string_view default_ns,
+                  const std::shared_ptr<const SourceMap>& src, int doc_index,
+                  const std::string& item_prefix) {
+  Result<Object> o = Object::from_json(std::move(doc), default_ns);
+  if (!o) {
+    Error e = o.error();
+    std::string ptr = item_prefix + e.pointer;
+    auto [line, col] = src->position(ptr);
+    e.line = line;
+    e.column = col;
+    if (!item_prefix.empty()) e.message = field_path(item_prefix) + ": " + e.message;
+    return e;
+  }
+  o->document_index = doc_index;
+  if (item_prefix.empty()) {
+    o->set_source(src);
+  } else {
+    // Items of a List report positions relative to the item.
+    struct ItemMap final : SourceMap {
+      std::shared_ptr<const SourceMap> base;
+      std::string prefix;
+      std::pair<int, int> position(std::string_view p) const override {
+        return base->position(prefix + std::string(p));
+      }
+      const std::string& file() const override { return base->file(); }
+    };
+    auto im = std::make_shared<ItemMap>();
+    im->base = src;
+    im->prefix = item_prefix;
+    o->set_source(im);
+  }
+  out.objects.push_back(std::make_shared<const Object>(std::move(*o)));
+  return Ok{};
+}
+
+}  // namespace
+
+Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& path,
+                                     std::string_view default_namespace,
+                                     const DecodeLimits& limits) {
+  ManifestFile out;
+  out.path = path;
+  if (bytes.size() > limits.max_bytes) {
+    return Error{"file is " + std::to_string(bytes.size() >> 20) + " MiB, over the " +
+                     std::to_string(limits.max_bytes >> 20) + " MiB limit for manifests",
+                 1, 1};
+  }
+  if (std::memchr(bytes.data(), '\0', bytes.size()) != nullptr) {
+    size_t at = static_cast<const char*>(std::memchr(bytes.data(), '\0', bytes.size())) -
+                bytes.data();
+    return Error{"binary data (NUL byte): not a YAML or JSON file", count_lines(bytes, at) + 1, 1};
+  }
+  auto text = std::make_shared<const std::string>(bytes);
+  Parser parser(*text);
+  if (!parser.parser) return Error{"cannot create YAML parser", 1, 1};
+  Builder builder(limits, 0);
+  bool stream_end = false;
+  size_t doc_begin = 0;
+  int doc_index = 0;
+  while (!stream_end) {
+    size_t doc_end = text->size();
+    Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, doc_end);
+    if (!doc) return doc.error();
+    if (stream_end && doc->is_null()) break;
+    int line_offset = count_lines(*text, doc_begin);
+    auto src = std::make_shared<const LazySourceMap>(text, path, doc_begin,
+                                                     std::min(doc_end, text->size()), line_offset);
+    out.documents++;
+    if (!doc->is_null()) {
+      if (!doc->is_object()) {
+        auto [line, col] = src->position("");
+        return Error{"document is not a mapping (a Kubernetes object)", line, col};
+      }
+      // kind: List (kubectl get -o yaml) holds objects in items.
+      const json* kind = doc->contains("kind") ? &(*doc)["kind"] : nullptr;
+      if (kind && kind->is_string() && kind->get<std::string>().ends_with("List") &&
+          doc->contains("items")) {
+        const json& items = (*doc)["items"];
+        if (!items.is_array()) {
+          auto [line, col] = src->position("/items");
+          return Error{"items: expected a list", line, col};
+        }
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (Status s = add_object(out, items[i], default_namespace, src, doc_index,
+                                    "/items/" + std::to_string(i));
+              !s) {
+            return s.error();
+          }
+        }
+      } else if (Status s = add_object(out, std::move(*doc), default_namespace, src, doc_index, "");
+                 !s) {
+        return s.error();
+      }
+    }
+    doc_index++;
+    doc_begin = std::min(doc_end, text->size());
+  }
+  return out;
+}
+
+std::string format_error(const std::string& path, const Error& e) {
+  std::string out = path;
+  if (e.line > 0) out += ":" + std::to_string(e.line) + ":" + std::to_string(e.column);
+  return out + ": " + e.message;
+}
+
+Result<json> yaml_to_json(std::string_view text) {
+  Parser parser(text);
+  if (!parser.parser) return Error{"cannot create YAML parser"};
+  DecodeLimits limits;
+  Builder builder(limits, 0);
+  bool stream_end = false;
+  size_t end = 0;
+  Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, end);
+  return doc;
+}
+
+namespace {
+
+fy_node* node_at(fy_node* root, const std::vector<std::string>& segs, size_t n) {
+  fy_node* cur = root;
+  for (size_t i = 0; i < n && cur; ++i) {
+    if (fy_node_is_mapping(cur)) {
+      cur = fy_node_mapping_lookup_by_string(cur, segs[i].data(), segs[i].size());
+    } else if (fy_node_is_sequence(cur)) {
+      cur = fy_node_sequence_get_by_index(cur, std::atoi(segs[i].c_str()));
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+std::vector<std::string> split_pointer(const std::string& p) {
+  std::vector<std::string> out;
+  size_t pos = 1;
+  while (!p.empty() && pos <= p.size()) {
+    size_t next = p.find('/', pos);
+    if (next == std::string::npos) next = p.size();
+    std::string tok = p.substr(pos, next - pos);
+    std::string un;
+    for (size_t i = 0; i < tok.size(); ++i) {
+      if (tok[i] == '~' && i + 1 < tok.size()) {
+        un += tok[i + 1] == '1' ? '/' : '~';
+        ++i;
+      } else {
+        un += tok[i];
+      }
+    }
+    out.push_back(un);
+    pos = next + 1;
+  }
+  return out;
+}
+
+Status apply_op(fy_document* fyd, const json& op) {
+  std::string kind = op.value("op", "");
+  std::string path = op.value("path", "");
+  if (kind != "add" && kind != "replace") return Error{"unsupported fix operation " + kind};
+  std::vector<std::string> segs = split_pointer(path);
+  if (segs.empty()) return Error{"fix operation on the document root"};
+  fy_node* parent = node_at(fy_document_root(fyd), segs, segs.size() - 1);
+  if (!parent) return Error{"fix path " + path + " has no parent in the file"};
+  std::string value = op["value"].dump();
+  fy_node* vnode = fy_node_build_from_string(fyd, value.data(), value.size());
+  if (!vnode) return Error{"cannot build YAML for fix value"};
+  const std::string& last = segs.back();
+  if (fy_node_is_mapping(parent)) {
+    fy_node_pair* pair = fy_node_mapping_lookup_pair_by_string(parent, last.data(), last.size());
+    if (pair) return fy_node_pair_set_value(pair, vnode) == 0 ? Status(Ok{}) : Error{"set failed"};
+    fy_node* key = fy_node_build_from_string(fyd, last.data(), last.size());
+    return fy_node_mapping_append(parent, key, vnode) == 0 ? Status(Ok{}) : Error{"add failed"};
+  }
+  if (fy_node_is_sequence(parent) && last == "-") {
+    return fy_node_sequence_append(parent, vnode) == 0 ? Status(Ok{}) : Error{"append failed"};
+  }
+  return Error{"fix path " + path + " does not name a mapping field"};
+}
+
+}  // namespace
+
+Result<std::string> apply_ops_to_yaml(std::string_view bytes, const std::vector<json>& doc_ops) {
+  fy_parse_cfg cfg{};
+  cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
+                                              FYPCF_PARSE_COMMENTS);
+  ParserPtr parser(fy_parser_create(&cfg));
+  if (!parser) return Error{"cannot create YAML parser"};
+  fy_parser_set_string(parser.get(), bytes.data(), bytes.size());
+  std::string out;
+  size_t index = 0;
+  while (true) {
+    DocumentPtr doc(fy_parse_load_document(parser.get()));
+    if (!doc) break;
+    if (index < doc_ops.size() && doc_ops[index].is_array()) {
+      for (const json& op : doc_ops[index]) {
+        if (Status s = apply_op(doc.get(), op); !s) return s.error();
+      }
+    }
+    char* text = fy_emit_document_to_string(
+        doc.get(), static_cast<fy_emitter_cfg_flags>(FYECF_MODE_ORIGINAL | FYECF_WIDTH_INF |
+                                                     FYECF_OUTPUT_COMMENTS));
+    if (!text) return Error{"cannot emit YAML"};
+    if (index > 0) out += "---\n";
+    std::string_view t(text);
+    // The emitter writes an explicit document start marker; one separator is enough.
+    if (t.starts_with("---\n")) t.remove_prefix(4);
+    if (t.starts_with("--- ")) t.remove_prefix(4);
+    out += t;
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    std::free(text);
+    ++index;
+  }
+  if (fy_parser_get_stream_error(parser.get())) return Error{"YAML syntax error"};
+  return out;
+}
+
+}  // namespace latticeguard

@@ -1,0 +1,216 @@
+#include "rules/core/object.h"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+
+#include "rules/core/defaults.h"
+
+namespace latticeguard {
+namespace {
+
+// Sorted by (group, kind) for binary search.
+constexpr std::array kKnownKinds = {
+    kNamespace,         kPod,           kService,          kAccessLogPolicy,
+    kIAMAuthPolicy,     kServiceExport, kServiceImport,    kServiceNetwork,
+    kTargetGroupPolicy, kVpcAssociationPolicy,             kDaemonSet,
+    kDeployment,        kReplicaSet,    kStatefulSet,      kGRPCRoute,
+    kGateway,           kGatewayClass,  kHTTPRoute,        kReferenceGrant,
+    kTLSRoute,
+};
+
+constexpr bool kinds_sorted() {
+  for (size_t i = 1; i < kKnownKinds.size(); ++i) {
+    const Kind& a = kKnownKinds[i - 1];
+    const Kind& b = kKnownKinds[i];
+    if (a.group > b.group || (a.group == b.group && a.kind >= b.kind)) return false;
+  }
+  return true;
+}
+static_assert(kinds_sorted(), "kKnownKinds must stay sorted for find_kind()");
+
+}  // namespace
+
+std::span<const Kind> known_kinds() { return kKnownKinds; }
+
+bool is_route(Kind k) { return k == kHTTPRoute || k == kGRPCRoute || k == kTLSRoute; }
+bool is_policy(Kind k) {
+  return k == kTargetGroupPolicy || k == kIAMAuthPolicy || k == kVpcAssociationPolicy ||
+         k == kAccessLogPolicy;
+}
+bool is_workload(Kind k) {
+  return k == kDeployment || k == kStatefulSet || k == kDaemonSet || k == kReplicaSet ||
+         k == kPod;
+}
+bool is_cluster_scoped(Kind k) { return k == kNamespace || k == kGatewayClass; }
+
+std::optional<Kind> find_kind(std::string_view group, std::string_view kind) {
+  auto it = std::lower_bound(kKnownKinds.begin(), kKnownKinds.end(), Kind{group, kind},
+                             [](const Kind& a, const Kind& b) {
+                               return a.group != b.group ? a.group < b.group : a.kind < b.kind;
+                             });
+  if (it != kKnownKinds.end() && it->group == group && it->kind == kind) return *it;
+  // ServiceImport also exists as multicluster.x-k8s.io; the controller checks only the kind.
+  if (group == "multicluster.x-k8s.io" && kind == "ServiceImport") return kServiceImport;
+  return std::nullopt;
+}
+
+std::string_view api_group(std::string_view api_version) {
+  size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string_view{} : api_version.substr(0, slash);
+}
+
+Result<Object> Object::from_json(json doc, std::string_view default_namespace) {
+  if (!doc.is_object()) return Error{"object is not a mapping"};
+  auto av = doc.find("apiVersion");
+  if (av == doc.end()) return Error{"missing field apiVersion"};
+  if (!av->is_string()) return Error{"apiVersion: expected a string"};
+  auto kd = doc.find("kind");
+  if (kd == doc.end()) return Error{"missing field kind"};
+  if (!kd->is_string()) return Error{"kind: expected a string"};
+  auto md = doc.find("metadata");
+  if (md == doc.end()) return Error{"missing field metadata"};
+  if (!md->is_object()) return Error{"metadata: expected a mapping"};
+  auto nm = md->find("name");
+  if (nm == md->end()) {
+    if (md->contains("generateName")) return Error{"metadata.generateName is not supported; set metadata.name"};
+    return Error{"missing field metadata.name"};
+  }
+  if (!nm->is_string() || nm->get_ref<const std::string&>().empty())
+    return Error{"metadata.name: expected a non-empty string"};
+  auto ns = md->find("namespace");
+  if (ns != md->end() && !ns->is_string() && !ns->is_null())
+    return Error{"metadata.namespace: expected a string"};
+  for (const char* f : {"labels", "annotations"}) {
+    auto it = md->find(f);
+    if (it == md->end() || it->is_null()) continue;
+    if (!it->is_object()) return Error{std::string("metadata.") + f + ": expected a mapping"};
+    for (auto& [k, v] : it->items()) {
+      if (!v.is_string())
+        return Error{std::string("metadata.") + f + "." + k + ": expected a string value"};
+    }
+  }
+
+  Object o;
+  o.api_version_ = av->get<std::string>();
+  o.group_ = std::string(api_group(o.api_version_));
+  o.kind_ = kd->get<std::string>();
+  if (o.group_ == "multicluster.x-k8s.io" && o.kind_ == "ServiceImport") {
+    o.group_ = std::string(kLatticeGroup);
+  }
+  o.name_ = nm->get<std::string>();
+  if (ns != md->end() && ns->is_string()) o.ns_ = ns->get<std::string>();
+  std::optional<Kind> known = find_kind(o.group_, o.kind_);
+  if (known && is_cluster_scoped(*known)) {
+    o.ns_.clear();
+  } else if (o.ns_.empty()) {
+    o.ns_ = std::string(default_namespace);
+  }
+  auto raw = std::make_shared<json>(doc);
+  if (known) {
+    if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
+  }
+  o.doc_ = std::make_shared<const json>(std::move(doc));
+  o.raw_ = std::move(raw);
+  return o;
+}
+
+Kind Object::kind() const {
+  if (auto k = find_kind(group_, kind_)) return *k;
+  return Kind{group_, kind_};
+}
+
+std::string Object::display() const {
+  return ns_.empty() ? kind_ + " " + name_ : kind_ + " " + ns_ + "/" + name_;
+}
+
+const std::string* Object::label(std::string_view key) const {
+  const json* labels = nullptr;
+  auto md = doc_->find("metadata");
+  if (md != doc_->end()) {
+    auto it = md->find("labels");
+    if (it != md->end() && it->is_object()) labels = &*it;
+  }
+  if (!labels) return nullptr;
+  auto it = labels->find(key);
+  return it != labels->end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+}
+
+const std::string* Object::annotation(std::string_view key) const {
+  auto md = doc_->find("metadata");
+  if (md == doc_->end() || !md->is_object()) return nullptr;
+  auto it = md->find("annotations");
+  if (it == md->end() || !it->is_object()) return nullptr;
+  auto jt = it->find(key);
+  return jt != it->end() && jt->is_string() ? jt->get_ptr<const std::string*>() : nullptr;
+}
+
+size_t ObjectKeyHash::operator()(const ObjectKey& k) const {
+  std::hash<std::string> h;
+  size_t seed = h(k.kind);
+  for (const std::string* s : {&k.group, &k.ns, &k.name}) {
+    seed ^= h(*s) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  }
+  return seed;
+}
+
+std::string pointer_escape(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string pointer_join(std::string_view base, std::string_view token) {
+  std::string out(base);
+  out += '/';
+  out += pointer_escape(token);
+  return out;
+}
+
+std::string pointer_join(std::string_view base, size_t index) {
+  std::string out(base);
+  out += '/';
+  out += std::to_string(index);
+  return out;
+}
+
+std::string field_path(std::string_view pointer) {
+  if (pointer.empty()) return "(object)";
+  std::string out;
+  size_t pos = 1;
+  while (pos <= pointer.size()) {
+    size_t next = pointer.find('/', pos);
+    if (next == std::string_view::npos) next = pointer.size();
+    std::string tok;
+    for (size_t i = pos; i < next; ++i) {
+      if (pointer[i] == '~' && i + 1 < next) {
+        tok += pointer[i + 1] == '1' ? '/' : '~';
+        ++i;
+      } else {
+        tok += pointer[i];
+      }
+    }
+    bool numeric = !tok.empty() && std::all_of(tok.begin(), tok.end(), ::isdigit);
+    if (numeric) {
+      out += "[" + tok + "]";
+    } else if (tok.find_first_of(".[]/") != std::string::npos || tok.empty()) {
+      out += "[\"" + tok + "\"]";
+    } else {
+      if (!out.empty()) out += '.';
+      out += tok;
+    }
+    pos = next + 1;
+  }
+  return out;
+}
+
+}  // namespace latticeguard

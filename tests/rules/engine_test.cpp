@@ -1,0 +1,129 @@
+// Engine behaviour that every rule relies on: scope, suppression, actions from config,
+// overlays for admission, and removal impact.
+#include "rules/core/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "rules/registry.h"
+#include "tests/rules/test_util.h"
+
+namespace latticeguard::testing {
+namespace {
+
+const char* kClassAndGateway = R"(apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: lattice}
+spec: {controllerName: application-networking.k8s.aws/gateway-api-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: shop}
+spec:
+  gatewayClassName: lattice
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+)";
+
+const char* kRoute = R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: shop}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: svc, port: 80}]}]
+)";
+
+const char* kServiceYaml = R"(apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: shop}
+spec: {selector: {app: svc}, ports: [{port: 80}]}
+)";
+
+TEST(Engine, ReportsMissingBackendAndHonoursConfiguredAction) {
+  World w;
+  w.add_text(kClassAndGateway);
+  w.add_text(kRoute);
+  EXPECT_EQ(describe(w.lint_rule("backendref-not-found")),
+            std::vector<std::string>{"deny HTTPRoute shop/r /spec/rules/0/backendRefs/0"});
+  w.config->actions["backendref-not-found"] = Action::kWarn;
+  EXPECT_EQ(describe(w.lint_rule("backendref-not-found")),
+            std::vector<std::string>{"warn HTTPRoute shop/r /spec/rules/0/backendRefs/0"});
+  w.config->actions["backendref-not-found"] = Action::kOff;
+  EXPECT_TRUE(w.lint_rule("backendref-not-found").empty());
+}
+
+TEST(Engine, SuppressionNeedsAReason) {
+  std::string suppressed = std::string(kRoute);
+  suppressed.replace(suppressed.find("namespace: shop}"), 16,
+                     "namespace: shop, annotations: {latticeguard.io/ignore: "
+                     "\"backendref-not-found: created by the app pipeline\"}}");
+  World w;
+  w.add_text(kClassAndGateway);
+  w.add_text(suppressed);
+  ASSERT_TRUE(w.error.empty()) << w.error;
+  EXPECT_TRUE(w.lint_rule("backendref-not-found").empty());
+
+  std::string no_reason = std::string(kRoute);
+  no_reason.replace(no_reason.find("namespace: shop}"), 16,
+                    "namespace: shop, annotations: {latticeguard.io/ignore: backendref-not-found}}");
+  World w2;
+  w2.add_text(kClassAndGateway);
+  w2.add_text(no_reason);
+  EXPECT_EQ(w2.lint_rule("backendref-not-found").size(), 1u);
+}
+
+TEST(Engine, OutOfScopeRoutesAreNotChecked) {
+  World w;
+  w.add_text(kClassAndGateway);
+  std::string other = kRoute;
+  other.replace(other.find("name: gw"), 8, "name: istio");
+  w.add_text(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: istio, namespace: shop}
+spec: {gatewayClassName: istio, listeners: [{name: http, protocol: HTTP, port: 80}]}
+)");
+  w.add_text(other);
+  EXPECT_TRUE(w.lint_rule("backendref-not-found").empty());
+}
+
+TEST(Engine, OverlayAndRemovalImpact) {
+  World w;
+  w.add_text(kClassAndGateway);
+  w.add_text(kRoute);
+  w.add_text(kServiceYaml);
+  Engine engine(all_rules(), w.config);
+  ClusterView before(w.index);
+  const Object* svc = before.find(kService, "shop", "svc");
+  ASSERT_NE(svc, nullptr);
+  ClusterView after = before.without(ObjectKey::of(*svc));
+  EXPECT_EQ(after.find(kService, "shop", "svc"), nullptr);
+  std::vector<Finding> impact = engine.check_removal(*svc, before, after);
+  ASSERT_EQ(impact.size(), 1u);
+  EXPECT_EQ(rule_id(impact[0]), "backendref-not-found");
+  EXPECT_EQ(impact[0].object->display(), "HTTPRoute shop/r");
+
+  // Laying a new version over the index replaces the old one for every lookup.
+  auto obj = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Service",
+    "metadata":{"name":"svc2","namespace":"shop"}})"));
+  ASSERT_TRUE(obj);
+  ClusterView with = before.with(std::make_shared<const Object>(*obj));
+  EXPECT_NE(with.find(kService, "shop", "svc2"), nullptr);
+  EXPECT_EQ(with.list(kService).size(), 2u);
+}
+
+TEST(Engine, IndexSnapshotsAreIndependent) {
+  ObjectIndex a;
+  auto o = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Service",
+    "metadata":{"name":"x","namespace":"n"}})"));
+  a.put(std::make_shared<const Object>(*o));
+  ObjectIndex snapshot = a;
+  a.erase(ObjectKey::of(kService, "n", "x"));
+  EXPECT_EQ(a.find(kService, "n", "x"), nullptr);
+  EXPECT_NE(snapshot.find(kService, "n", "x"), nullptr);
+}
+
+}  // namespace
+}  // namespace latticeguard::testing
