@@ -1,0 +1,193 @@
+// Fixed-rate HTTPS load generator for the admission benchmark. wrk sends as fast as it can;
+// this sends POSTs at a fixed rate over keep-alive TLS connections and reports latency
+// percentiles measured from each request's scheduled send time, so a stall shows up in the
+// tail instead of silently lowering the rate (no coordinated omission).
+//
+// Usage: lg_paced --url https://127.0.0.1:8443/validate --body FILE
+//                 [--rate 1000] [--duration 10] [--connections 4] [--warmup 1] [--ca FILE]
+// Prints one line of key=value pairs; exit 1 when any request failed or got a non-200.
+// Each connection runs on its own thread; results are merged after the threads join.
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host;
+  int port = 443;
+  std::string path = "/";
+  std::string body;
+  std::string ca_file;
+  double rate = 1000;
+  double duration_s = 10;
+  double warmup_s = 1;
+  int connections = 4;
+};
+
+struct Samples {
+  std::vector<int64_t> latency_ns;  // after warm-up only
+  uint64_t sent = 0;
+  uint64_t failed = 0;
+  Clock::time_point last_done{};
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "lg_paced: %s\nusage: lg_paced --url https://HOST:PORT/PATH --body FILE [--rate N]"
+               " [--duration S] [--connections N] [--warmup S] [--ca FILE]\n",
+               why);
+  std::exit(2);
+}
+
+bool parse_url(const std::string& url, Options& opt) {
+  const std::string scheme = "https://";
+  if (url.rfind(scheme, 0) != 0) return false;
+  const std::string rest = url.substr(scheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  opt.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos) {
+    opt.host = authority;
+  } else {
+    opt.host = authority.substr(0, colon);
+    opt.port = std::atoi(authority.substr(colon + 1).c_str());
+  }
+  return !opt.host.empty() && opt.port > 0 && opt.port < 65536;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options opt;
+  std::string url;
+  std::string body_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) usage(("missing value for " + arg).c_str());
+    const std::string value = argv[++i];
+    if (arg == "--url") {
+      url = value;
+    } else if (arg == "--body") {
+      body_file = value;
+    } else if (arg == "--ca") {
+      opt.ca_file = value;
+    } else if (arg == "--rate") {
+      opt.rate = std::atof(value.c_str());
+    } else if (arg == "--duration") {
+      opt.duration_s = std::atof(value.c_str());
+    } else if (arg == "--warmup") {
+      opt.warmup_s = std::atof(value.c_str());
+    } else if (arg == "--connections") {
+      opt.connections = std::atoi(value.c_str());
+    } else {
+      usage(("unknown option " + arg).c_str());
+    }
+  }
+  if (!parse_url(url, opt)) usage("--url must be https://HOST:PORT/PATH");
+  std::ifstream in(body_file, std::ios::binary);
+  if (!in) usage("cannot read --body file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  opt.body = text.str();
+  if (opt.rate <= 0 || opt.duration_s <= 0 || opt.warmup_s < 0 || opt.connections < 1) {
+    usage("rate, duration and connections must be positive");
+  }
+  return opt;
+}
+
+Clock::time_point after(Clock::time_point t, double seconds) {
+  return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// One keep-alive connection sending every `connections / rate` seconds, shifted by `slot`
+// so the connections interleave evenly.
+Samples run_connection(const Options& opt, int slot, Clock::time_point start) {
+  httplib::SSLClient client(opt.host, opt.port);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(5));
+  client.set_write_timeout(std::chrono::seconds(5));
+  if (opt.ca_file.empty()) {
+    client.enable_server_certificate_verification(false);
+  } else {
+    client.set_ca_cert_path(opt.ca_file);
+  }
+
+  const double interval_s = opt.connections / opt.rate;
+  const double offset_s = slot / opt.rate;
+  const auto warmup_end = after(start, opt.warmup_s);
+  const auto end = after(warmup_end, opt.duration_s);
+  Samples samples;
+  samples.latency_ns.reserve(static_cast<size_t>(opt.rate * opt.duration_s / opt.connections) + 16);
+  for (uint64_t k = 0;; ++k) {
+    const auto scheduled = after(start, offset_s + interval_s * static_cast<double>(k));
+    if (scheduled >= end) break;
+    std::this_thread::sleep_until(scheduled);
+    auto result = client.Post(opt.path.c_str(), opt.body, "application/json");
+    const auto done = Clock::now();
+    if (scheduled < warmup_end) continue;
+    ++samples.sent;
+    samples.last_done = std::max(samples.last_done, done);
+    if (!result || result->status != 200) {
+      ++samples.failed;
+      continue;
+    }
+    samples.latency_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
+  }
+  return samples;
+}
+
+double percentile_ms(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<size_t>(p * static_cast<double>(sorted.size()) + 0.5);
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return static_cast<double>(sorted[rank - 1]) / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse_args(argc, argv);
+  const auto start = Clock::now() + std::chrono::milliseconds(100);
+  std::vector<Samples> per_connection(static_cast<size_t>(opt.connections));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < opt.connections; ++i) {
+    threads.emplace_back(
+        [&, i] { per_connection[static_cast<size_t>(i)] = run_connection(opt, i, start); });
+  }
+  for (auto& t : threads) t.join();
+
+  Samples all;
+  for (auto& s : per_connection) {
+    all.last_done = std::max(all.last_done, s.last_done);
+    all.sent += s.sent;
+    all.failed += s.failed;
+    all.latency_ns.insert(all.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
+  }
+  std::sort(all.latency_ns.begin(), all.latency_ns.end());
+  // A server that falls behind stretches the run; the rate is what it actually sustained.
+  const auto warmup_end = after(start, opt.warmup_s);
+  const double measured_s = std::chrono::duration<double>(all.last_done - warmup_end).count();
+  std::printf(
+      "target_rate=%.0f achieved_rate=%.1f sent=%llu failed=%llu p50_ms=%.3f p99_ms=%.3f "
+      "p999_ms=%.3f max_ms=%.3f\n",
+      opt.rate, static_cast<double>(all.sent) / std::max(opt.duration_s, measured_s),
+      static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.failed),
+      percentile_ms(all.latency_ns, 0.50), percentile_ms(all.latency_ns, 0.99),
+      percentile_ms(all.latency_ns, 0.999),
+      all.latency_ns.empty() ? 0.0 : static_cast<double>(all.latency_ns.back()) / 1e6);
+  return all.failed == 0 && all.sent > 0 ? 0 : 1;
+}
