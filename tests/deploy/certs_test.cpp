@@ -26,16 +26,11 @@ bool critical(X509* cert, int nid) {
   return at >= 0 && X509_EXTENSION_get_critical(X509_get_ext(cert, at)) == 1;
 }
 
-class CertsTest : public ::testing::Test {
+// A long-lived bundle: 10-year CA, 1-year leaf.
+class CertsTest : public testing::BundleFixture {
  protected:
-  void SetUp() override {
-    Result<CertBundle> b = make_bundle(spec_, now_);
-    ASSERT_TRUE(b) << b.error().message;
-    bundle_ = *b;
-  }
-  TimePoint now_ = fake_epoch();
-  IssueSpec spec_ = default_spec(3650, 365);
-  CertBundle bundle_;
+  CertsTest() { spec_ = default_spec(3650, 365); }
+  TimePoint now_ = t0_;
 };
 
 TEST_F(CertsTest, ChainVerifiesForEveryServiceNameAndExtraName) {
@@ -143,32 +138,7 @@ TEST(Base64, RoundTripsAndRejectsGarbage) {
 
 // --- rotation under a fake clock: CA 30 days, leaf 9 days -------------------------------------
 
-class RotationTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    Result<CertBundle> b = make_bundle(spec_, t0_);
-    ASSERT_TRUE(b) << b.error().message;
-    bundle_ = *b;
-  }
-  RotationPlan plan_at(double day, bool published = true) {
-    Result<RotationPlan> p = plan_rotation(bundle_, spec_, days_after(t0_, day), published);
-    EXPECT_TRUE(p) << p.error().message;
-    return p ? *p : RotationPlan{};
-  }
-  void rotate_at(double day, bool published = true) {
-    RotationPlan p = plan_at(day, published);
-    Result<CertBundle> b = rotate(bundle_, p, spec_, days_after(t0_, day));
-    ASSERT_TRUE(b) << b.error().message;
-    bundle_ = *b;
-  }
-  size_t trusted_count() const {
-    Result<std::vector<std::string>> v = split_pem_bundle(bundle_.trust_pem);
-    return v ? v->size() : 0;
-  }
-  TimePoint t0_ = fake_epoch();
-  IssueSpec spec_ = default_spec(30, 9);
-  CertBundle bundle_;
-};
+using RotationTest = testing::BundleFixture;
 
 TEST(RotationPolicy, RenewalPointsAreTwoThirdsOfLifetime) {
   Validity v{fake_epoch(), days_after(fake_epoch(), 90)};

@@ -259,12 +259,7 @@ TEST(Chart, EveryValuesKeyIsCommented) {
   bool prev_comment = false;
   std::string block_first;  // first line of the comment block just above
   int line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (const std::string& line : split_lines(text)) {
     ++line_no;
     const size_t first = line.find_first_not_of(' ');
     if (first == std::string::npos) continue;
@@ -343,12 +338,7 @@ TEST(Chart, WebhooksShareSafeSettingsAndExemptions) {
 // The same kinds are intercepted as by the plain manifests (plus the opt-in workload block).
 std::set<std::string> resource_lists(const std::string& text, bool skip_comments) {
   std::string flat;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (std::string line : split_lines(text)) {
     const size_t first = line.find_first_not_of(' ');
     if (first == std::string::npos) continue;
     if (line[first] == '#') {

@@ -24,12 +24,7 @@ std::vector<Instruction> instructions() {
   const std::string text = read_text(std::string(LG_SOURCE_DIR) + "/Dockerfile");
   std::vector<Instruction> out;
   std::string pending;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (const std::string& line : split_lines(text)) {
     const size_t first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') continue;
     const bool cont = line.back() == '\\';

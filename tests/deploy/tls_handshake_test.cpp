@@ -87,27 +87,13 @@ bool handshake(const KeyPair& served_leaf, const std::string& client_trust, Time
   return ok;
 }
 
-class TlsRotationTest : public ::testing::Test {
+class TlsRotationTest : public testing::BundleFixture {
  protected:
   void SetUp() override {
     // A peer that aborts the handshake closes its end; writing to it must fail, not kill us.
     ::signal(SIGPIPE, SIG_IGN);
-    Result<CertBundle> b = make_bundle(spec_, t0_);
-    ASSERT_TRUE(b) << b.error().message;
-    bundle_ = *b;
+    BundleFixture::SetUp();
   }
-  TimePoint at(double day) const { return days_after(t0_, day); }
-  void rotate_at(double day) {
-    Result<RotationPlan> p = plan_rotation(bundle_, spec_, at(day), /*trust_published=*/true);
-    ASSERT_TRUE(p) << p.error().message;
-    ASSERT_TRUE(p->any()) << "day " << day;
-    Result<CertBundle> b = rotate(bundle_, *p, spec_, at(day));
-    ASSERT_TRUE(b) << b.error().message;
-    bundle_ = *b;
-  }
-  TimePoint t0_ = fake_epoch();
-  IssueSpec spec_ = default_spec(30, 9);
-  CertBundle bundle_;
 };
 
 TEST_F(TlsRotationTest, ClientTrustingOnlyOldCaKeepsWorkingAcrossLeafRotation) {

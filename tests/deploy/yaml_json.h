@@ -11,6 +11,9 @@
 namespace latticeguard::testing {
 
 Result<std::vector<nlohmann::json>> yaml_documents(const std::string& text);
-std::string read_text(const std::string& path);  // empty when unreadable (the test then fails)
+std::string read_text(const std::string& path);
+std::vector<std::string> split_lines(
+    const std::string&
+        text);  // without the newlines  // empty when unreadable (the test then fails)
 
 }  // namespace latticeguard::testing
