@@ -129,7 +129,8 @@ class Builder {
   Builder(const DecodeLimits& limits, int line_offset) : limits_(limits), line_offset_(line_offset) {}
 
   // Consumes events until the document ends. Returns the document value (null when empty).
-  Result<json> document(fy_parser* p, Parser& owner, bool& stream_end, size_t& end_offset) {
+  // `start` receives the document's first byte offset and line (0-based) in the stream.
+  Result<json> document(fy_parser* p, Parser& owner, bool& stream_end, fy_mark& start) {
     json root;
     struct Frame {
       json* value;
@@ -183,16 +184,15 @@ class Builder {
       }
       switch (ev->type) {
         case FYET_STREAM_START:
+          break;
         case FYET_DOCUMENT_START:
+          if (const fy_mark* m = fy_event_start_mark(ev.get())) start = *m;
           break;
         case FYET_STREAM_END:
           stream_end = true;
           return root;
-        case FYET_DOCUMENT_END: {
-          const fy_mark* m = fy_event_end_mark(ev.get());
-          end_offset = m ? m->input_pos : end_offset;
+        case FYET_DOCUMENT_END:
           return root;
-        }
         case FYET_SCALAR: {
           json v = resolve_scalar(ev.get());
           std::string_view anchor = token_text(ev->scalar.anchor);
@@ -422,16 +422,14 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
   if (!parser.parser) return Error{"cannot create YAML parser", 1, 1};
   Builder builder(limits, 0);
   bool stream_end = false;
-  size_t doc_begin = 0;
   int doc_index = 0;
   while (!stream_end) {
-    size_t doc_end = text->size();
-    Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, doc_end);
+    fy_mark start{0, 0, 0};
+    Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, start);
     if (!doc) return doc.error();
     if (stream_end && doc->is_null()) break;
-    int line_offset = count_lines(*text, doc_begin);
-    auto src = std::make_shared<const LazySourceMap>(text, path, doc_begin,
-                                                     std::min(doc_end, text->size()), line_offset);
+    auto src = std::make_shared<const LazySourceMap>(text, path, start.input_pos, text->size(),
+                                                     start.line);
     out.documents++;
     if (!doc->is_null()) {
       if (!doc->is_object()) {
@@ -460,7 +458,6 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
       }
     }
     doc_index++;
-    doc_begin = std::min(doc_end, text->size());
   }
   return out;
 }
@@ -477,8 +474,8 @@ Result<json> yaml_to_json(std::string_view text) {
   DecodeLimits limits;
   Builder builder(limits, 0);
   bool stream_end = false;
-  size_t end = 0;
-  Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, end);
+  fy_mark start{0, 0, 0};
+  Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, start);
   return doc;
 }
 

@@ -64,30 +64,34 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace) {
   if (!doc.is_object()) return Error{"object is not a mapping"};
   auto av = doc.find("apiVersion");
   if (av == doc.end()) return Error{"missing field apiVersion"};
-  if (!av->is_string()) return Error{"apiVersion: expected a string"};
+  if (!av->is_string()) return Error{"apiVersion: expected a string", 0, 0, "/apiVersion"};
   auto kd = doc.find("kind");
   if (kd == doc.end()) return Error{"missing field kind"};
-  if (!kd->is_string()) return Error{"kind: expected a string"};
+  if (!kd->is_string()) return Error{"kind: expected a string", 0, 0, "/kind"};
   auto md = doc.find("metadata");
   if (md == doc.end()) return Error{"missing field metadata"};
-  if (!md->is_object()) return Error{"metadata: expected a mapping"};
+  if (!md->is_object()) return Error{"metadata: expected a mapping", 0, 0, "/metadata"};
   auto nm = md->find("name");
   if (nm == md->end()) {
-    if (md->contains("generateName")) return Error{"metadata.generateName is not supported; set metadata.name"};
-    return Error{"missing field metadata.name"};
+    if (md->contains("generateName")) return Error{"metadata.generateName is not supported; set metadata.name", 0, 0, "/metadata"};
+    return Error{"missing field metadata.name", 0, 0, "/metadata"};
   }
   if (!nm->is_string() || nm->get_ref<const std::string&>().empty())
-    return Error{"metadata.name: expected a non-empty string"};
+    return Error{"metadata.name: expected a non-empty string", 0, 0, "/metadata/name"};
   auto ns = md->find("namespace");
   if (ns != md->end() && !ns->is_string() && !ns->is_null())
-    return Error{"metadata.namespace: expected a string"};
+    return Error{"metadata.namespace: expected a string", 0, 0, "/metadata/namespace"};
   for (const char* f : {"labels", "annotations"}) {
     auto it = md->find(f);
     if (it == md->end() || it->is_null()) continue;
-    if (!it->is_object()) return Error{std::string("metadata.") + f + ": expected a mapping"};
+    if (!it->is_object()) {
+      return Error{std::string("metadata.") + f + ": expected a mapping", 0, 0,
+                   std::string("/metadata/") + f};
+    }
     for (auto& [k, v] : it->items()) {
       if (!v.is_string())
-        return Error{std::string("metadata.") + f + "." + k + ": expected a string value"};
+        return Error{std::string("metadata.") + f + "." + k + ": expected a string value", 0, 0,
+                     std::string("/metadata/") + f + "/" + pointer_escape(k)};
     }
   }
 
