@@ -1,6 +1,7 @@
 #include "rules/core/manifest.h"
 
 #include <libfyaml.h>
+#include <re2/re2.h>
 
 #include <charconv>
 #include <cstring>
@@ -517,6 +518,62 @@ std::vector<std::string> split_pointer(const std::string& p) {
   return out;
 }
 
+// YAML text for a value, in block style so inserted fields read like the rest of the file.
+bool plain_safe(const std::string& s) {
+  static const RE2 kPlain("[A-Za-z/][A-Za-z0-9/._-]*");
+  static const RE2 kSpecial("(?i)(true|false|yes|no|on|off|null|y|n)");
+  return RE2::FullMatch(s, kPlain) && !RE2::FullMatch(s, kSpecial);
+}
+
+std::string scalar_yaml(const json& v) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    return plain_safe(s) ? s : v.dump();
+  }
+  return v.dump();
+}
+
+void block_yaml(const json& v, int indent, std::string& out) {
+  std::string pad(indent, ' ');
+  if (v.is_object() && !v.empty()) {
+    for (auto& [k, x] : v.items()) {
+      out += pad + scalar_yaml(json(k)) + ":";
+      if ((x.is_object() || x.is_array()) && !x.empty()) {
+        out += "\n";
+        block_yaml(x, x.is_array() ? indent : indent + 2, out);
+      } else {
+        out += " " + (x.is_object() ? std::string("{}") : x.is_array() ? std::string("[]")
+                                                                         : scalar_yaml(x)) + "\n";
+      }
+    }
+  } else if (v.is_array() && !v.empty()) {
+    for (const json& x : v) {
+      if (x.is_object() && !x.empty()) {
+        std::string inner;
+        block_yaml(x, indent + 2, inner);
+        out += pad + "- " + inner.substr(indent + 2);
+      } else {
+        out += pad + "- " + scalar_yaml(x) + "\n";
+      }
+    }
+  } else {
+    out += pad + (v.is_object() ? std::string("{}") : v.is_array() ? std::string("[]")
+                                                                   : scalar_yaml(v)) + "\n";
+  }
+}
+
+fy_node* build_node(fy_document* fyd, const json& value) {
+  std::string text;
+  block_yaml(value, 0, text);
+  // libfyaml keeps pointers into the source text: hand it a malloc'd copy it will own.
+  char* buf = static_cast<char*>(std::malloc(text.size() + 1));
+  if (!buf) return nullptr;
+  std::memcpy(buf, text.data(), text.size() + 1);
+  fy_node* n = fy_node_build_from_malloc_string(fyd, buf, text.size());
+  if (!n) std::free(buf);
+  return n;
+}
+
 Status apply_op(fy_document* fyd, const json& op) {
   std::string kind = op.value("op", "");
   std::string path = op.value("path", "");
@@ -525,14 +582,13 @@ Status apply_op(fy_document* fyd, const json& op) {
   if (segs.empty()) return Error{"fix operation on the document root"};
   fy_node* parent = node_at(fy_document_root(fyd), segs, segs.size() - 1);
   if (!parent) return Error{"fix path " + path + " has no parent in the file"};
-  std::string value = op["value"].dump();
-  fy_node* vnode = fy_node_build_from_string(fyd, value.data(), value.size());
+  fy_node* vnode = build_node(fyd, op.contains("value") ? op["value"] : json());
   if (!vnode) return Error{"cannot build YAML for fix value"};
   const std::string& last = segs.back();
   if (fy_node_is_mapping(parent)) {
     fy_node_pair* pair = fy_node_mapping_lookup_pair_by_string(parent, last.data(), last.size());
     if (pair) return fy_node_pair_set_value(pair, vnode) == 0 ? Status(Ok{}) : Error{"set failed"};
-    fy_node* key = fy_node_build_from_string(fyd, last.data(), last.size());
+    fy_node* key = fy_node_create_scalar_copy(fyd, last.data(), last.size());
     return fy_node_mapping_append(parent, key, vnode) == 0 ? Status(Ok{}) : Error{"add failed"};
   }
   if (fy_node_is_sequence(parent) && last == "-") {
