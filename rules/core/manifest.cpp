@@ -599,6 +599,49 @@ Status apply_op(fy_document* fyd, const json& op) {
 
 }  // namespace
 
+namespace {
+
+// Splits YAML text at "---" document markers (column 0). Returns the documents' texts, marker
+// lines excluded; an empty preamble before a leading marker is dropped.
+std::vector<std::string_view> split_documents(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t begin = 0, pos = 0;
+  bool any_content = false;
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    bool marker = line == "---" || line.starts_with("--- ") || line == "---\r";
+    if (marker) {
+      if (any_content || !out.empty()) out.push_back(text.substr(begin, pos - begin));
+      begin = eol + 1;
+      any_content = false;
+    } else if (!line.empty() && line[0] != '#') {
+      any_content = true;
+    }
+    pos = eol + 1;
+  }
+  if (begin < text.size()) out.push_back(text.substr(begin));
+  return out;
+}
+
+std::string leading_comments(std::string_view doc) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < doc.size()) {
+    size_t eol = doc.find('\n', pos);
+    if (eol == std::string_view::npos) eol = doc.size();
+    std::string_view line = doc.substr(pos, eol - pos);
+    if (!line.starts_with("#") && !line.empty()) break;
+    out += line;
+    out += '\n';
+    pos = eol + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> apply_ops_to_yaml(std::string_view bytes, const std::vector<json>& doc_ops) {
   fy_parse_cfg cfg{};
   cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
@@ -606,12 +649,14 @@ Result<std::string> apply_ops_to_yaml(std::string_view bytes, const std::vector<
   ParserPtr parser(fy_parser_create(&cfg));
   if (!parser) return Error{"cannot create YAML parser"};
   fy_parser_set_string(parser.get(), bytes.data(), bytes.size());
-  std::string out;
-  size_t index = 0;
+  std::vector<std::string> emitted;
+  std::vector<bool> touched;
   while (true) {
     DocumentPtr doc(fy_parse_load_document(parser.get()));
     if (!doc) break;
-    if (index < doc_ops.size() && doc_ops[index].is_array()) {
+    size_t index = emitted.size();
+    bool has_ops = index < doc_ops.size() && doc_ops[index].is_array() && !doc_ops[index].empty();
+    if (has_ops) {
       for (const json& op : doc_ops[index]) {
         if (Status s = apply_op(doc.get(), op); !s) return s.error();
       }
@@ -620,17 +665,33 @@ Result<std::string> apply_ops_to_yaml(std::string_view bytes, const std::vector<
         doc.get(), static_cast<fy_emitter_cfg_flags>(FYECF_MODE_ORIGINAL | FYECF_WIDTH_INF |
                                                      FYECF_OUTPUT_COMMENTS));
     if (!text) return Error{"cannot emit YAML"};
-    if (index > 0) out += "---\n";
     std::string_view t(text);
-    // The emitter writes an explicit document start marker; one separator is enough.
+    // The emitter writes an explicit document start marker; the caller adds separators.
     if (t.starts_with("---\n")) t.remove_prefix(4);
     if (t.starts_with("--- ")) t.remove_prefix(4);
-    out += t;
-    if (!out.empty() && out.back() != '\n') out += '\n';
+    emitted.emplace_back(t);
     std::free(text);
-    ++index;
+    touched.push_back(has_ops);
   }
   if (fy_parser_get_stream_error(parser.get())) return Error{"YAML syntax error"};
+  // Documents without fixes are kept byte for byte; fixed ones keep their leading comments,
+  // which the emitter drops.
+  std::vector<std::string_view> original = split_documents(bytes);
+  bool aligned = original.size() == emitted.size();
+  std::string out;
+  for (size_t i = 0; i < emitted.size(); ++i) {
+    if (i > 0) out += "---\n";
+    if (aligned && !touched[i]) {
+      out += original[i];
+    } else {
+      if (aligned) {
+        std::string lead = leading_comments(original[i]);
+        if (emitted[i].rfind(lead, 0) != 0) out += lead;
+      }
+      out += emitted[i];
+    }
+    if (!out.empty() && out.back() != '\n') out += '\n';
+  }
   return out;
 }
 
