@@ -143,20 +143,20 @@ TEST(CatalogueB, GatewayApiTlsRoutingHasTheShapeLatticeServes) {
                                       "deny TLSRoute default/example-route /spec/hostnames"}));
 }
 
-// UPDATE: runs the engine on `after` with `before` as the old object.
-std::vector<std::string> update(World& w, const std::string& before, const std::string& after,
+// UPDATE: runs the engine on `after` (added to `w`) with `before` as the old object; the
+// enforced findings of `rule`.
+std::vector<Finding> run_update(World& w, const std::string& before, const std::string& after,
                                 std::string_view rule) {
   World b;
   b.add_text(before);
-  EXPECT_TRUE(b.error.empty()) << b.error;
   w.add_text(after);
-  EXPECT_TRUE(w.error.empty()) << w.error;
+  EXPECT_TRUE(w.error.empty() && b.error.empty()) << w.error << b.error;
   Engine engine(all_rules(), w.config);
   ClusterView view = ClusterView(w.index).with(w.objects.back());
   std::vector<Finding> f =
       engine.check(w.objects.back(), view, Operation::kUpdate, b.objects.back().get());
   std::erase_if(f, [&](const Finding& x) { return rule_id(x) != rule || !is_enforced(x); });
-  return describe(f);
+  return f;
 }
 
 std::string route_with(const std::string& hostnames) {
@@ -181,7 +181,7 @@ TEST(CatalogueB, CustomDomainCannotChangeOnUpdate) {
   auto run = [&](const std::string& before, const std::string& after) {
     World w;
     w.config->assume_lattice = true;
-    std::vector<std::string> d = update(w, before, after, "custom-domain-hostnames");
+    std::vector<std::string> d = describe(run_update(w, before, after, "custom-domain-hostnames"));
     std::erase_if(d, [](const std::string& s) { return s.rfind("deny", 0) != 0; });
     return d;
   };
@@ -283,18 +283,7 @@ std::vector<Finding> workload_update(const std::string& before, const std::strin
     *w.config = *Config::parse_yaml("rules: {workload-probe-breaks-health-check: deny}", "c");
   }
   w.add_text(kServiceAndPolicy);
-  World b;
-  b.add_text(before);
-  w.add_text(after);
-  EXPECT_TRUE(w.error.empty() && b.error.empty()) << w.error << b.error;
-  Engine engine(all_rules(), w.config);
-  ClusterView view = ClusterView(w.index).with(w.objects.back());
-  std::vector<Finding> f =
-      engine.check(w.objects.back(), view, Operation::kUpdate, b.objects.back().get());
-  std::erase_if(f, [&](const Finding& x) {
-    return rule_id(x) != "workload-probe-breaks-health-check" || !is_enforced(x);
-  });
-  return f;
+  return run_update(w, before, after, "workload-probe-breaks-health-check");
 }
 
 TEST(CatalogueB, WorkloadUpdateThatMovesTheProbeIsDeniedNamingThePolicy) {
