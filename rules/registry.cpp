@@ -9,11 +9,37 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kBackendServiceType;
 extern const Rule kBackendrefNotFound;
+extern const Rule kCaseSensitivityNotice;
+extern const Rule kCustomDomainHostnames;
+extern const Rule kCustomDomainUniqueInServiceNetwork;
+extern const Rule kHostnameListenerIntersection;
+extern const Rule kIgnoredFiltersAndTimeouts;
+extern const Rule kIneffectiveAnnotations;
+extern const Rule kLatticeQuotaShape;
+extern const Rule kLatticeRuleShape;
+extern const Rule kListenerConfig;
+extern const Rule kTlsrouteShape;
+extern const Rule kUnsupportedMatchTypes;
+extern const Rule kWorkloadProbeBreaksHealthCheck;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kBackendServiceType,
     &kBackendrefNotFound,
+    &kCaseSensitivityNotice,
+    &kCustomDomainHostnames,
+    &kCustomDomainUniqueInServiceNetwork,
+    &kHostnameListenerIntersection,
+    &kIgnoredFiltersAndTimeouts,
+    &kIneffectiveAnnotations,
+    &kLatticeQuotaShape,
+    &kLatticeRuleShape,
+    &kListenerConfig,
+    &kTlsrouteShape,
+    &kUnsupportedMatchTypes,
+    &kWorkloadProbeBreaksHealthCheck,
 };
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "rules/core/cluster_view.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "rules/core/lattice.h"
 
@@ -38,6 +39,15 @@ std::string export_of(std::string_view ns, std::string_view service) {
 std::string attr(std::string_view name, std::string_view value) {
   return join({"attr", name, value});
 }
+std::string custom_domain_key(std::string_view gateway_name, std::string_view host) {
+  std::string h(host);
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::string(gateway_name) + "|" + h;
+}
+std::string service_selector_key(std::string_view ns, std::string_view key,
+                                 std::string_view value) {
+  return std::string(ns) + "|" + std::string(key) + "=" + std::string(value);
+}
 }  // namespace edge
 
 std::vector<std::string> edges_of(const Object& o) {
@@ -52,10 +62,19 @@ std::vector<std::string> edges_of(const Object& o) {
       if (b.ns != o.ns()) out.push_back(edge::cross_ns_backend(b.ns));
     }
     if (const json* spec = child(doc, "spec")) {
+      // hostnames[0] is the Lattice custom domain; a service network is named after its
+      // Gateway (namespace ignored), so "<gateway name>|<host>" finds duplicates in one lookup.
+      const json* hosts = child(*spec, "hostnames");
+      const json* first = hosts && hosts->is_array() && !hosts->empty() ? &(*hosts)[0] : nullptr;
       if (const json* prs = child(*spec, "parentRefs"); prs && prs->is_array()) {
         for (const json& r : *prs) {
           if (!r.is_object() || str(r, "kind", "Gateway") != "Gateway") continue;
           out.push_back(edge::parent(str(r, "namespace", o.ns()), str(r, "name")));
+          if (first && first->is_string()) {
+            out.push_back(
+                edge::attr("custom-domain",
+                           edge::custom_domain_key(str(r, "name"), first->get<std::string>())));
+          }
         }
       }
     }
@@ -86,6 +105,17 @@ std::vector<std::string> edges_of(const Object& o) {
   } else if (k == kGateway) {
     if (const json* spec = child(doc, "spec")) {
       out.push_back(edge::gateway_class(str(*spec, "gatewayClassName")));
+    }
+  } else if (k == kService) {
+    // Workload -> Services selecting it: keyed by the selector's first pair (sorted); readers
+    // verify the rest of the selector.
+    if (const json* spec = child(doc, "spec")) {
+      const json* sel = child(*spec, "selector");
+      if (sel && sel->is_object() && !sel->empty() && sel->begin()->is_string()) {
+        out.push_back(edge::attr("svc-selector",
+                                 edge::service_selector_key(o.ns(), sel->begin().key(),
+                                                            sel->begin()->get<std::string>())));
+      }
     }
   } else if (k == kServiceExport) {
     const std::string* svc = o.annotation("application-networking.k8s.aws/service-name");

@@ -43,6 +43,9 @@ std::string cross_ns_backend(std::string_view backend_ns);  // route with a back
 std::string export_of(std::string_view ns, std::string_view service);  // ServiceExport -> Service
 // Free-form attributes computed per object (e.g. the Lattice service name, custom domain).
 std::string attr(std::string_view name, std::string_view value);
+// Values for the "custom-domain" (routes) and "svc-selector" (Services) attributes.
+std::string custom_domain_key(std::string_view gateway_name, std::string_view host);
+std::string service_selector_key(std::string_view ns, std::string_view key, std::string_view value);
 }  // namespace edge
 
 class ObjectIndex {
