@@ -9,11 +9,37 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kAuthUnenforceable;
 extern const Rule kBackendrefNotFound;
+extern const Rule kBackendrefSameServiceMultiplePorts;
+extern const Rule kGatewayServiceNetworkName;
+extern const Rule kHcDisabledByDefault;
+extern const Rule kHcProtocolMatchesBackend;
+extern const Rule kHcTimeoutLtInterval;
+extern const Rule kLatticeServiceNameCollision;
+extern const Rule kServiceNameOverride;
+extern const Rule kServiceexportFederationAnnotation;
+extern const Rule kServiceexportPort;
+extern const Rule kServiceimportResolution;
+extern const Rule kTgpOrphaned;
+extern const Rule kTgpProtocolValues;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kAuthUnenforceable,
     &kBackendrefNotFound,
+    &kBackendrefSameServiceMultiplePorts,
+    &kGatewayServiceNetworkName,
+    &kHcDisabledByDefault,
+    &kHcProtocolMatchesBackend,
+    &kHcTimeoutLtInterval,
+    &kLatticeServiceNameCollision,
+    &kServiceNameOverride,
+    &kServiceexportFederationAnnotation,
+    &kServiceexportPort,
+    &kServiceimportResolution,
+    &kTgpOrphaned,
+    &kTgpProtocolValues,
 };
 }  // namespace
 

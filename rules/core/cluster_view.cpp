@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rules/core/lattice.h"
+#include "rules/core/names.h"
 
 namespace latticeguard {
 
@@ -59,6 +60,7 @@ std::vector<std::string> edges_of(const Object& o) {
         }
       }
     }
+    out.push_back(edge::attr(kLatticeServiceEdge, lattice_service_name(o)));
   } else if (is_policy(k)) {
     if (const json* spec = child(doc, "spec")) {
       if (const json* t = child(*spec, "targetRef"); t && t->is_object()) {
@@ -87,6 +89,7 @@ std::vector<std::string> edges_of(const Object& o) {
     if (const json* spec = child(doc, "spec")) {
       out.push_back(edge::gateway_class(str(*spec, "gatewayClassName")));
     }
+    out.push_back(edge::attr(kGatewayNameEdge, o.name()));  // one service network per name
   } else if (k == kServiceExport) {
     const std::string* svc = o.annotation("application-networking.k8s.aws/service-name");
     out.push_back(edge::export_of(o.ns(), svc ? *svc : o.name()));

@@ -1,0 +1,65 @@
+// NAME-02: the service-name-override annotation: valid Lattice name, set only at creation.
+#include <re2/re2.h>
+
+#include "rules/core/names.h"
+#include "rules/core/rule.h"
+
+namespace latticeguard {
+namespace {
+
+constexpr Kind kSubjects[] = {kHTTPRoute, kGRPCRoute};
+
+// The controller's ValidateVPCLatticeServiceName (pkg/k8s/utils.go), first failure only.
+std::string invalid_reason(std::string_view name) {
+  static const RE2 kChars("[a-z0-9-]+");
+  if (name.size() < 3) return "is shorter than 3 characters";
+  if (name.size() > 40) return "is longer than 40 characters";
+  if (!RE2::FullMatch(name, kChars)) return "may contain only lower-case letters, digits and '-'";
+  if (name.starts_with("svc-")) return "must not start with \"svc-\"";
+  if (name.starts_with("-") || name.ends_with("-")) return "must not start or end with '-'";
+  if (name.find("--") != std::string_view::npos) return "must not contain \"--\"";
+  return "";
+}
+
+std::string override_of(const Object& o) {
+  const std::string* a = o.annotation(kServiceNameOverrideAnnotation);
+  return a ? *a : "";  // the controller treats an empty value as no override
+}
+
+void check(const Object& route, RuleContext& ctx) {
+  const std::string ptr = "/metadata/annotations/" + pointer_escape(kServiceNameOverrideAnnotation);
+  std::string now = override_of(route);
+  if (!now.empty()) {
+    if (std::string why = invalid_reason(now); !why.empty()) {
+      ctx.report(ptr, "service name override \"" + now + "\" " + why +
+                          "; the controller rejects the route");
+    }
+  }
+  if (ctx.operation() != Operation::kUpdate || !ctx.old_object()) return;
+  std::string before = override_of(*ctx.old_object());
+  if (before == now) return;
+  std::string what = before.empty() ? "added"
+                     : now.empty()  ? "removed"
+                                    : "changed from \"" + before + "\"";
+  ctx.report(now.empty() ? "/metadata/annotations" : ptr,
+             "service name override " + what +
+                 " after creation; the Lattice service cannot be renamed in place");
+}
+
+}  // namespace
+
+extern constinit const Rule kServiceNameOverride{
+    .id = "service-name-override",
+    .catalogue = "NAME-02",
+    .group = "names",
+    .summary = "The service-name-override annotation is invalid or changed after creation",
+    .remediation =
+        "Use 3-40 characters of a-z, 0-9 and single '-' (not starting with svc-), set "
+        "at creation; to rename, delete and recreate the route",
+    .default_action = Action::kDeny,
+    .subjects = kSubjects,
+    .reads = {},
+    .check = check,
+};
+
+}  // namespace latticeguard
