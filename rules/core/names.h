@@ -29,5 +29,10 @@ std::string truncate_name(std::string_view s, size_t n);
 std::string lattice_service_name(const Object& route);
 // Whether the generated name (no override) cuts the route name or namespace.
 bool lattice_service_name_truncated(const Object& route);
+// Why `name` is not a valid Lattice resource name — 3 to `max_len` characters of a-z, 0-9 and
+// '-', no leading, trailing or double '-', not starting with `reserved_prefix` ("svc-" for
+// services, "servicenetwork-" for service networks) — or "" when it is valid.
+std::string lattice_name_problem(std::string_view name, size_t max_len,
+                                 std::string_view reserved_prefix);
 
 }  // namespace latticeguard

@@ -41,7 +41,8 @@ void check_service(const Object& svc, RuleContext& ctx) {
   TargetUse u = service_use(v, ctx.config(), svc.ns(), svc.name());
   std::string what = unchecked_use(u);
   if (what.empty() || has_policy(v, svc, u)) return;
-  ctx.report("/spec", what + " without health checks" + std::string(kAdvice));
+  std::string msg = what + " without health checks";
+  ctx.report("/spec", msg.size() + kAdvice.size() <= 120 ? msg + std::string(kAdvice) : msg);
 }
 
 // A route whose backend Service is not in view: the finding has nowhere else to live.
@@ -54,8 +55,9 @@ void check_route(const Object& route, RuleContext& ctx) {
     if (b.kind != "Service" || !seen.emplace(b.ns, b.name).second) continue;
     if (v.find(kService, b.ns, b.name)) continue;  // the Service carries the finding
     if (!v.referrers(edge::target(kTargetGroupPolicy, kService, b.ns, b.name)).empty()) continue;
-    ctx.report(b.pointer, kind + " target group for Service " + b.ns + "/" + b.name +
-                              " without health checks" + std::string(kAdvice));
+    std::string msg =
+        kind + " target group for Service " + b.ns + "/" + b.name + " without health checks";
+    ctx.report(b.pointer, msg.size() + kAdvice.size() <= 120 ? msg + std::string(kAdvice) : msg);
   }
 }
 

@@ -14,14 +14,8 @@ constexpr Kind kReads[] = {kGateway, kGatewayClass};
 // VPC Lattice service network names (CloudFormation AWS::VpcLattice::ServiceNetwork Name).
 std::string invalid_reason(std::string_view name) {
   static const RE2 kId("sn-[0-9a-z]{17}");
-  static const RE2 kChars("[a-z0-9-]+");
   if (RE2::FullMatch(name, kId)) return "";  // a service network id is accepted as well
-  if (name.size() < 3 || name.size() > 63) return "must be 3-63 characters";
-  if (!RE2::FullMatch(name, kChars)) return "may contain only lower-case letters, digits and '-'";
-  if (name.starts_with("servicenetwork-")) return "must not start with \"servicenetwork-\"";
-  if (name.starts_with("-") || name.ends_with("-")) return "must not start or end with '-'";
-  if (name.find("--") != std::string_view::npos) return "must not contain \"--\"";
-  return "";
+  return lattice_name_problem(name, 63, "servicenetwork-");
 }
 
 void check(const Object& o, RuleContext& ctx) {

@@ -1,6 +1,4 @@
 // NAME-02: the service-name-override annotation: valid Lattice name, set only at creation.
-#include <re2/re2.h>
-
 #include "rules/core/names.h"
 #include "rules/core/rule.h"
 
@@ -8,18 +6,6 @@ namespace latticeguard {
 namespace {
 
 constexpr Kind kSubjects[] = {kHTTPRoute, kGRPCRoute};
-
-// The controller's ValidateVPCLatticeServiceName (pkg/k8s/utils.go), first failure only.
-std::string invalid_reason(std::string_view name) {
-  static const RE2 kChars("[a-z0-9-]+");
-  if (name.size() < 3) return "is shorter than 3 characters";
-  if (name.size() > 40) return "is longer than 40 characters";
-  if (!RE2::FullMatch(name, kChars)) return "may contain only lower-case letters, digits and '-'";
-  if (name.starts_with("svc-")) return "must not start with \"svc-\"";
-  if (name.starts_with("-") || name.ends_with("-")) return "must not start or end with '-'";
-  if (name.find("--") != std::string_view::npos) return "must not contain \"--\"";
-  return "";
-}
 
 std::string override_of(const Object& o) {
   const std::string* a = o.annotation(kServiceNameOverrideAnnotation);
@@ -30,9 +16,10 @@ void check(const Object& route, RuleContext& ctx) {
   const std::string ptr = "/metadata/annotations/" + pointer_escape(kServiceNameOverrideAnnotation);
   std::string now = override_of(route);
   if (!now.empty()) {
-    if (std::string why = invalid_reason(now); !why.empty()) {
-      ctx.report(ptr, "service name override \"" + now + "\" " + why +
-                          "; the controller rejects the route");
+    // The controller's ValidateVPCLatticeServiceName (pkg/k8s/utils.go).
+    if (std::string why = lattice_name_problem(now, 40, "svc-"); !why.empty()) {
+      std::string msg = "service name override \"" + now + "\" " + why;
+      ctx.report(ptr, msg.size() > 120 ? "service name override " + why : msg);
     }
   }
   if (ctx.operation() != Operation::kUpdate || !ctx.old_object()) return;
