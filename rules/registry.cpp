@@ -9,34 +9,60 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kAuthUnenforceable;
 extern const Rule kBackendServiceType;
 extern const Rule kBackendrefNotFound;
+extern const Rule kBackendrefSameServiceMultiplePorts;
 extern const Rule kCaseSensitivityNotice;
 extern const Rule kCustomDomainHostnames;
 extern const Rule kCustomDomainUniqueInServiceNetwork;
+extern const Rule kGatewayServiceNetworkName;
+extern const Rule kHcDisabledByDefault;
+extern const Rule kHcProtocolMatchesBackend;
+extern const Rule kHcTimeoutLtInterval;
 extern const Rule kHostnameListenerIntersection;
 extern const Rule kIgnoredFiltersAndTimeouts;
 extern const Rule kIneffectiveAnnotations;
 extern const Rule kLatticeQuotaShape;
 extern const Rule kLatticeRuleShape;
+extern const Rule kLatticeServiceNameCollision;
 extern const Rule kListenerConfig;
+extern const Rule kServiceNameOverride;
+extern const Rule kServiceexportFederationAnnotation;
+extern const Rule kServiceexportPort;
+extern const Rule kServiceimportResolution;
+extern const Rule kTgpOrphaned;
+extern const Rule kTgpProtocolValues;
 extern const Rule kTlsrouteShape;
 extern const Rule kUnsupportedMatchTypes;
 extern const Rule kWorkloadProbeBreaksHealthCheck;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kAuthUnenforceable,
     &kBackendServiceType,
     &kBackendrefNotFound,
+    &kBackendrefSameServiceMultiplePorts,
     &kCaseSensitivityNotice,
     &kCustomDomainHostnames,
     &kCustomDomainUniqueInServiceNetwork,
+    &kGatewayServiceNetworkName,
+    &kHcDisabledByDefault,
+    &kHcProtocolMatchesBackend,
+    &kHcTimeoutLtInterval,
     &kHostnameListenerIntersection,
     &kIgnoredFiltersAndTimeouts,
     &kIneffectiveAnnotations,
     &kLatticeQuotaShape,
     &kLatticeRuleShape,
+    &kLatticeServiceNameCollision,
     &kListenerConfig,
+    &kServiceNameOverride,
+    &kServiceexportFederationAnnotation,
+    &kServiceexportPort,
+    &kServiceimportResolution,
+    &kTgpOrphaned,
+    &kTgpProtocolValues,
     &kTlsrouteShape,
     &kUnsupportedMatchTypes,
     &kWorkloadProbeBreaksHealthCheck,

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "rules/core/lattice.h"
+#include "rules/core/names.h"
 
 namespace latticeguard {
 
@@ -78,6 +79,7 @@ std::vector<std::string> edges_of(const Object& o) {
         }
       }
     }
+    out.push_back(edge::attr(kLatticeServiceEdge, lattice_service_name(o)));
   } else if (is_policy(k)) {
     if (const json* spec = child(doc, "spec")) {
       if (const json* t = child(*spec, "targetRef"); t && t->is_object()) {
@@ -106,6 +108,7 @@ std::vector<std::string> edges_of(const Object& o) {
     if (const json* spec = child(doc, "spec")) {
       out.push_back(edge::gateway_class(str(*spec, "gatewayClassName")));
     }
+    out.push_back(edge::attr(kGatewayNameEdge, o.name()));  // one service network per name
   } else if (k == kService) {
     // Workload -> Services selecting it: keyed by the selector's first pair (sorted); readers
     // verify the rest of the selector.

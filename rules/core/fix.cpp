@@ -27,7 +27,16 @@ void add_field(json& ops, const json& raw, const std::vector<std::string>& path,
       json v = std::move(value);
       for (size_t j = path.size(); j-- > i + 1;) v = json{{path[j], std::move(v)}};
       if (next && i + 1 == path.size()) return;  // already set: never overwrite user values
-      ops.push_back(op_add(pointer_join(ptr, path[i]), std::move(v)));
+      std::string at = pointer_join(ptr, path[i]);
+      // An earlier op already creates this parent (raw is not updated between calls): merge
+      // into it, or the second add would replace the first.
+      for (json& op : ops) {
+        if (op["path"] == at && op["value"].is_object() && v.is_object()) {
+          op["value"].merge_patch(v);
+          return;
+        }
+      }
+      ops.push_back(op_add(std::move(at), std::move(v)));
       return;
     }
     ptr = pointer_join(ptr, path[i]);
