@@ -58,12 +58,11 @@ std::optional<Fix> healthcheck_fix(const ClusterView& v, const Object& tgp) {
   const json* hc = at(raw, {"spec", "healthCheck"});
   auto has = [&](std::string_view k) { return hc && child(*hc, k); };
 
-  json ops = json::array();
-  std::vector<std::string> titles;
+  // Collected first and added in one go: each add_field() looks at `raw`, so adding fields one by
+  // one to a missing healthCheck would make every op replace the previous one.
+  json fill = json::object();
   auto set = [&](const std::string& key, json value) {
-    if (has(key)) return;
-    add_field(ops, raw, {"spec", "healthCheck", key}, std::move(value));
-    titles.push_back(key);
+    if (!has(key)) fill[key] = std::move(value);
   };
   const json* spec = child(tgp.doc(), "spec");
   std::string protocol = spec ? str(*spec, "protocol", "HTTP") : "HTTP";
@@ -87,7 +86,15 @@ std::optional<Fix> healthcheck_fix(const ClusterView& v, const Object& tgp) {
       clamp(std::max<int64_t>(integer(probe, "successThreshold").value_or(1), 2), 2, 10));
   // Kubernetes httpGet probes count 200-399 as success.
   set("statusMatch", "200-399");
-  if (ops.empty()) return std::nullopt;
+  if (fill.empty()) return std::nullopt;
+  json ops = json::array();
+  if (hc && hc->is_object()) {
+    for (auto& [key, value] : fill.items()) {
+      add_field(ops, raw, {"spec", "healthCheck", key}, value);
+    }
+  } else {
+    add_field(ops, raw, {"spec", "healthCheck"}, std::move(fill));
+  }
   Fix f;
   f.title = "fill healthCheck from the " + b->probe_kind + " of " + b->workload->display() +
             " (path " + b->probe_path + ")";

@@ -1,7 +1,9 @@
 #include "rules/core/manifest.h"
 
 #include <libfyaml.h>
+#include <re2/re2.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -498,6 +500,56 @@ fy_node* node_at(fy_node* root, const std::vector<std::string>& segs, size_t n) 
   return cur;
 }
 
+// A string that reads back as the same string when written plain (YAML 1.2 and 1.1 readers).
+bool plain_safe(const std::string& s) {
+  static const RE2 kPlain("[A-Za-z/_][A-Za-z0-9/._-]*");
+  if (!RE2::FullMatch(s, kPlain)) return false;
+  std::string lower(s);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}) {
+    if (lower == word) return false;
+  }
+  return true;
+}
+
+std::string scalar_yaml(const json& v) {
+  if (v.is_string() && plain_safe(v.get_ref<const std::string&>())) return v.get<std::string>();
+  return v.dump();  // JSON strings are valid YAML double-quoted scalars
+}
+
+void block_yaml(const json& v, size_t indent, std::string& out) {
+  const std::string pad(indent, ' ');
+  auto value = [&](const json& c) {
+    if ((c.is_object() || c.is_array()) && !c.empty()) {
+      std::string inner;
+      block_yaml(c, indent + 2, inner);
+      return inner;
+    }
+    return std::string();
+  };
+  if (v.is_object()) {
+    for (auto& [k, c] : v.items()) {
+      std::string inner = value(c);
+      out += pad + scalar_yaml(json(k)) + ":";
+      out += inner.empty() ? " " + scalar_yaml(c) + "\n" : "\n" + inner;
+    }
+    return;
+  }
+  for (const json& c : v) {
+    std::string inner = value(c);
+    // "- " takes the place of the nested block's first indentation.
+    out += inner.empty() ? pad + "- " + scalar_yaml(c) + "\n" : pad + "- " + inner.substr(indent + 2);
+  }
+}
+
+// A fix value as block-style YAML, so filled-in fields look like the rest of the file.
+std::string to_block_yaml(const json& v) {
+  if ((!v.is_object() && !v.is_array()) || v.empty()) return scalar_yaml(v);
+  std::string out;
+  block_yaml(v, 0, out);
+  return out;
+}
+
 std::vector<std::string> split_pointer(const std::string& p) {
   std::vector<std::string> out;
   size_t pos = 1;
@@ -528,14 +580,18 @@ Status apply_op(fy_document* fyd, const json& op) {
   if (segs.empty()) return Error{"fix operation on the document root"};
   fy_node* parent = node_at(fy_document_root(fyd), segs, segs.size() - 1);
   if (!parent) return Error{"fix path " + path + " has no parent in the file"};
-  std::string value = op["value"].dump();
-  fy_node* vnode = fy_node_build_from_string(fyd, value.data(), value.size());
+  // The document keeps pointers into the source text of built nodes, so it must own a copy.
+  std::string value = to_block_yaml(op["value"]);
+  char* owned = static_cast<char*>(std::malloc(value.size() + 1));
+  if (!owned) return Error{"out of memory"};
+  std::memcpy(owned, value.c_str(), value.size() + 1);
+  fy_node* vnode = fy_node_build_from_malloc_string(fyd, owned, value.size());
   if (!vnode) return Error{"cannot build YAML for fix value"};
   const std::string& last = segs.back();
   if (fy_node_is_mapping(parent)) {
     fy_node_pair* pair = fy_node_mapping_lookup_pair_by_string(parent, last.data(), last.size());
     if (pair) return fy_node_pair_set_value(pair, vnode) == 0 ? Status(Ok{}) : Error{"set failed"};
-    fy_node* key = fy_node_build_from_string(fyd, last.data(), last.size());
+    fy_node* key = fy_node_create_scalar_copy(fyd, last.data(), last.size());
     return fy_node_mapping_append(parent, key, vnode) == 0 ? Status(Ok{}) : Error{"add failed"};
   }
   if (fy_node_is_sequence(parent) && last == "-") {
