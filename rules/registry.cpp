@@ -9,11 +9,25 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kAuthNoneInProduction;
+extern const Rule kAuthPolicyDocument;
 extern const Rule kBackendrefNotFound;
+extern const Rule kHcDefaultPathNotServed;
+extern const Rule kHcPathMatchesProbe;
+extern const Rule kHcPortMatchesWorkload;
+extern const Rule kHcStatusmatchFormat;
+extern const Rule kHcValueRanges;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kAuthNoneInProduction,
+    &kAuthPolicyDocument,
     &kBackendrefNotFound,
+    &kHcDefaultPathNotServed,
+    &kHcPathMatchesProbe,
+    &kHcPortMatchesWorkload,
+    &kHcStatusmatchFormat,
+    &kHcValueRanges,
 };
 }  // namespace
 
