@@ -52,8 +52,8 @@ void check_route(const Object& route, RuleContext& ctx) {
              standalone ? "standalone " + route.kind_name() + " in production namespace " +
                               route.ns() + " has auth type NONE; attach an IAMAuthPolicy"
                         : route.kind_name() + " in production namespace " + route.ns() +
-                              " is open to every VPC in the service network (auth type "
-                              "NONE); attach an IAMAuthPolicy");
+                              " is open to all VPCs in the service network (auth type "
+                              "NONE); add an IAMAuthPolicy");
 }
 
 void check(const Object& o, RuleContext& ctx) {
