@@ -9,8 +9,8 @@ namespace latticeguard {
 namespace {
 
 constexpr Kind kSubjects[] = {kTargetGroupPolicy};
-constexpr Kind kReads[] = {kService, kDeployment, kStatefulSet, kDaemonSet, kReplicaSet,
-                           kPod,     kHTTPRoute,  kGRPCRoute,   kTLSRoute};
+constexpr Kind kReads[] = {kService,   kDeployment, kStatefulSet, kDaemonSet, kReplicaSet,  kPod,
+                           kHTTPRoute, kGRPCRoute,  kTLSRoute,    kGateway,   kGatewayClass};
 
 void check(const Object& tgp, RuleContext& ctx) {
   const ClusterView& v = ctx.cluster();

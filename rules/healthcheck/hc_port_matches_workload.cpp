@@ -8,8 +8,8 @@ namespace latticeguard {
 namespace {
 
 constexpr Kind kSubjects[] = {kTargetGroupPolicy};
-constexpr Kind kReads[] = {kService, kDeployment, kStatefulSet, kDaemonSet, kReplicaSet,
-                           kPod,     kHTTPRoute,  kGRPCRoute,   kTLSRoute};
+constexpr Kind kReads[] = {kService,   kDeployment, kStatefulSet, kDaemonSet, kReplicaSet,  kPod,
+                           kHTTPRoute, kGRPCRoute,  kTLSRoute,    kGateway,   kGatewayClass};
 
 // Whether any container of the workload's pods declares `port`; nullopt when none declares any
 // (containerPort is informational in Kubernetes, so silence proves nothing).
