@@ -9,6 +9,8 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kAuthNoneInProduction;
+extern const Rule kAuthPolicyDocument;
 extern const Rule kAuthUnenforceable;
 extern const Rule kBackendServiceType;
 extern const Rule kBackendrefNotFound;
@@ -17,9 +19,14 @@ extern const Rule kCaseSensitivityNotice;
 extern const Rule kCustomDomainHostnames;
 extern const Rule kCustomDomainUniqueInServiceNetwork;
 extern const Rule kGatewayServiceNetworkName;
+extern const Rule kHcDefaultPathNotServed;
 extern const Rule kHcDisabledByDefault;
+extern const Rule kHcPathMatchesProbe;
+extern const Rule kHcPortMatchesWorkload;
 extern const Rule kHcProtocolMatchesBackend;
+extern const Rule kHcStatusmatchFormat;
 extern const Rule kHcTimeoutLtInterval;
+extern const Rule kHcValueRanges;
 extern const Rule kHostnameListenerIntersection;
 extern const Rule kIgnoredFiltersAndTimeouts;
 extern const Rule kIneffectiveAnnotations;
@@ -39,6 +46,8 @@ extern const Rule kWorkloadProbeBreaksHealthCheck;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kAuthNoneInProduction,
+    &kAuthPolicyDocument,
     &kAuthUnenforceable,
     &kBackendServiceType,
     &kBackendrefNotFound,
@@ -47,9 +56,14 @@ constinit const Rule* const kRules[] = {
     &kCustomDomainHostnames,
     &kCustomDomainUniqueInServiceNetwork,
     &kGatewayServiceNetworkName,
+    &kHcDefaultPathNotServed,
     &kHcDisabledByDefault,
+    &kHcPathMatchesProbe,
+    &kHcPortMatchesWorkload,
     &kHcProtocolMatchesBackend,
+    &kHcStatusmatchFormat,
     &kHcTimeoutLtInterval,
+    &kHcValueRanges,
     &kHostnameListenerIntersection,
     &kIgnoredFiltersAndTimeouts,
     &kIneffectiveAnnotations,
