@@ -9,11 +9,25 @@ extern const std::pair<std::string_view, std::string_view> kRuleDocs[];
 extern const int kRuleDocCount;
 
 // One line per rule, sorted by id (rules_meta_test checks the order and the files).
+extern const Rule kBackendrefCrossNamespaceGrant;
+extern const Rule kBackendrefInvalidKind;
 extern const Rule kBackendrefNotFound;
+extern const Rule kBackendrefServicePort;
+extern const Rule kParentrefNotAllowedByListener;
+extern const Rule kParentrefUnresolved;
+extern const Rule kPolicyConflict;
+extern const Rule kPolicyTargetrefValid;
 
 namespace {
 constinit const Rule* const kRules[] = {
+    &kBackendrefCrossNamespaceGrant,
+    &kBackendrefInvalidKind,
     &kBackendrefNotFound,
+    &kBackendrefServicePort,
+    &kParentrefNotAllowedByListener,
+    &kParentrefUnresolved,
+    &kPolicyConflict,
+    &kPolicyTargetrefValid,
 };
 }  // namespace
 
