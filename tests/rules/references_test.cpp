@@ -129,6 +129,26 @@ TEST(References, StandaloneGrpcRouteOnHttpOnlyGatewayIsNotAllowed) {
   EXPECT_NE(f[0].message.find("HTTPS"), std::string::npos) << f[0].message;
 }
 
+TEST(References, GatewayUpdateThatDetachesARouteIsReportedOnTheRoute) {
+  World w;
+  w.add_text(kLattice);
+  w.add_text(kCrossNamespace);
+  ASSERT_TRUE(w.error.empty()) << w.error;
+  Engine engine(all_rules(), w.config);
+  ClusterView before(w.index);
+  auto same_only = Object::from_json(json::parse(R"({"apiVersion":"gateway.networking.k8s.io/v1",
+    "kind":"Gateway","metadata":{"name":"my-hotel","namespace":"infra"},
+    "spec":{"gatewayClassName":"amazon-vpc-lattice",
+            "listeners":[{"name":"http","protocol":"HTTP","port":80}]}})"));
+  ASSERT_TRUE(same_only);
+  auto gw = std::make_shared<const Object>(*same_only);
+  std::vector<Finding> impact = engine.check_impact(*gw, before, before.with(gw));
+  ASSERT_EQ(impact.size(), 1u) << ::testing::PrintToString(messages(impact));
+  EXPECT_EQ(rule_id(impact[0]), "parentref-not-allowed-by-listener");
+  EXPECT_EQ(impact[0].object->display(), "HTTPRoute team-a/api");
+  EXPECT_NE(impact[0].message.find("from: Same"), std::string::npos) << impact[0].message;
+}
+
 TEST(References, TargetPortInsteadOfServicePortNamesTheServicePort) {
   World w;
   w.add_text(R"(apiVersion: v1
