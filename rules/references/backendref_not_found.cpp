@@ -40,9 +40,8 @@ extern constinit const Rule kBackendrefNotFound{
     .catalogue = "REF-01",
     .group = "references",
     .summary = "A route's backendRef names a Service or ServiceImport that does not exist",
-    .remediation =
-        "Create the Service first (or fix the name/namespace); if the Service is "
-        "applied later in the same change, set this rule to warn",
+    .remediation = "Create the Service first (or fix the name/namespace); if the Service is "
+                   "applied later in the same change, set this rule to warn",
     .default_action = Action::kDeny,
     .subjects = kSubjects,
     .reads = kReads,
