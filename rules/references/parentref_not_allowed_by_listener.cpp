@@ -30,13 +30,14 @@ void check_parent(const Object& route, const ResolvedParent& p, RuleContext& ctx
   }
   std::string gw = "Gateway " + p.ns + "/" + p.name;
   if (!kind_ok) {
-    std::string which = matched.size() == 1 ? "listener " + str((*ls)[matched[0]], "name") + " (" +
-                                                  str((*ls)[matched[0]], "protocol") + ")"
-                                            : "no selected listener";
-    std::string msg = matched.size() == 1 ? which + " of " + gw + " does not accept "
-                                          : which + " of " + gw + " accepts ";
+    std::string subject = "no selected listener of " + gw + " accepts ";
+    if (matched.size() == 1) {
+      const json& l = (*ls)[matched[0]];
+      subject = "listener " + str(l, "name") + " (" + str(l, "protocol") + ") of " + gw +
+                " does not accept ";
+    }
     ctx.report(p.pointer,
-               msg + route.kind_name() + "s" + std::string(protocol_hint(route.kind_name())));
+               subject + route.kind_name() + "s" + std::string(protocol_hint(route.kind_name())));
     return;
   }
   const json* ar = child(*kind_ok, "allowedRoutes");
