@@ -13,8 +13,11 @@ extern const Rule kAuthNoneInProduction;
 extern const Rule kAuthPolicyDocument;
 extern const Rule kAuthUnenforceable;
 extern const Rule kBackendServiceType;
+extern const Rule kBackendrefCrossNamespaceGrant;
+extern const Rule kBackendrefInvalidKind;
 extern const Rule kBackendrefNotFound;
 extern const Rule kBackendrefSameServiceMultiplePorts;
+extern const Rule kBackendrefServicePort;
 extern const Rule kCaseSensitivityNotice;
 extern const Rule kCustomDomainHostnames;
 extern const Rule kCustomDomainUniqueInServiceNetwork;
@@ -34,6 +37,10 @@ extern const Rule kLatticeQuotaShape;
 extern const Rule kLatticeRuleShape;
 extern const Rule kLatticeServiceNameCollision;
 extern const Rule kListenerConfig;
+extern const Rule kParentrefNotAllowedByListener;
+extern const Rule kParentrefUnresolved;
+extern const Rule kPolicyConflict;
+extern const Rule kPolicyTargetrefValid;
 extern const Rule kServiceNameOverride;
 extern const Rule kServiceexportFederationAnnotation;
 extern const Rule kServiceexportPort;
@@ -50,8 +57,11 @@ constinit const Rule* const kRules[] = {
     &kAuthPolicyDocument,
     &kAuthUnenforceable,
     &kBackendServiceType,
+    &kBackendrefCrossNamespaceGrant,
+    &kBackendrefInvalidKind,
     &kBackendrefNotFound,
     &kBackendrefSameServiceMultiplePorts,
+    &kBackendrefServicePort,
     &kCaseSensitivityNotice,
     &kCustomDomainHostnames,
     &kCustomDomainUniqueInServiceNetwork,
@@ -71,6 +81,10 @@ constinit const Rule* const kRules[] = {
     &kLatticeRuleShape,
     &kLatticeServiceNameCollision,
     &kListenerConfig,
+    &kParentrefNotAllowedByListener,
+    &kParentrefUnresolved,
+    &kPolicyConflict,
+    &kPolicyTargetrefValid,
     &kServiceNameOverride,
     &kServiceexportFederationAnnotation,
     &kServiceexportPort,

@@ -37,6 +37,10 @@ std::string cross_ns_backend(std::string_view backend_ns) { return join({"xns", 
 std::string export_of(std::string_view ns, std::string_view service) {
   return join({"export", ns, service});
 }
+std::string grant_from(std::string_view grant_ns, std::string_view from_group,
+                       std::string_view from_kind, std::string_view from_ns) {
+  return join({"grant", grant_ns, from_group, from_kind, from_ns});
+}
 std::string attr(std::string_view name, std::string_view value) {
   return join({"attr", name, value});
 }
@@ -118,6 +122,15 @@ std::vector<std::string> edges_of(const Object& o) {
         out.push_back(edge::attr("svc-selector",
                                  edge::service_selector_key(o.ns(), sel->begin().key(),
                                                             sel->begin()->get<std::string>())));
+      }
+    }
+  } else if (k == kReferenceGrant) {
+    if (const json* spec = child(doc, "spec")) {
+      if (const json* from = child(*spec, "from"); from && from->is_array()) {
+        for (const json& f : *from) {
+          out.push_back(
+              edge::grant_from(o.ns(), str(f, "group"), str(f, "kind"), str(f, "namespace")));
+        }
       }
     }
   } else if (k == kServiceExport) {

@@ -41,6 +41,9 @@ std::string pod_label(std::string_view ns, std::string_view key, std::string_vie
 std::string gateway_class(std::string_view class_name);                  // Gateway -> class
 std::string cross_ns_backend(std::string_view backend_ns);  // route with a backend in backend_ns
 std::string export_of(std::string_view ns, std::string_view service);  // ServiceExport -> Service
+// ReferenceGrant in grant_ns with a `from` entry {from_group, from_kind, from_ns}.
+std::string grant_from(std::string_view grant_ns, std::string_view from_group,
+                       std::string_view from_kind, std::string_view from_ns);
 // Free-form attributes computed per object (e.g. the Lattice service name, custom domain).
 std::string attr(std::string_view name, std::string_view value);
 // Values for the "custom-domain" (routes) and "svc-selector" (Services) attributes.
