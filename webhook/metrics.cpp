@@ -17,7 +17,10 @@ void append_number(std::string& out, double v) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
     char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    // Whole numbers (counts, timestamps) print without exponent; others shortest round-trip.
+    const bool whole = std::abs(v) < 1e15 && v == std::floor(v);
+    auto [end, ec] = whole ? std::to_chars(buf, buf + sizeof(buf), static_cast<long long>(v))
+                           : std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general);
     out.append(buf, ec == std::errc() ? end : buf);
   }
 }

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -35,6 +36,8 @@ struct Conn {
   // When the current read phase (handshake or request) began; 0 while the server is not waiting
   // for the client (idle keep-alive, handler running, response being written).
   std::atomic<std::int64_t> reading_since_ms{0};
+  // From the start of request processing until its response is written.
+  std::atomic<bool> busy{false};
   bool handshake_counted = false;
   void* owner = nullptr;  // Server::Impl
 };
@@ -245,10 +248,10 @@ void Server::Impl::watchdog_loop() {
         c->reading_since_ms.store(0, std::memory_order_relaxed);
         timeouts.inc();
         spdlog::warn("event=client_timeout fd={} waited_ms={}", c->fd, now - since);
-      } else if (since == 0 && close_idle) {
-        // Draining: an idle keep-alive connection reads EOF and closes; one whose handler is
-        // running still writes its response first.
-        ::shutdown(c->fd, SHUT_RD);
+      } else if (close_idle && since == 0 && !c->busy.load(std::memory_order_relaxed)) {
+        // Draining: idle keep-alive connections would otherwise hold the shutdown for
+        // keep_alive_timeout_s. Busy ones are left to write their response first.
+        ::shutdown(c->fd, SHUT_RDWR);
       }
     }
   }
@@ -287,9 +290,26 @@ void Server::Impl::reply_error(httplib::Response& res, int code, std::string_vie
   }
 }
 
+// httplib decides whether to keep a connection open from the request's Connection header; a
+// request whose body is left unread must end its connection, or the body would be parsed as the
+// next request.
+void close_after_response(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  headers.erase("Connection");
+  headers.emplace("Connection", "close");
+}
+
+bool has_body(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
+
 httplib::Server::HandlerResponse Server::Impl::pre_route(const httplib::Request& req,
                                                          httplib::Response& res) {
   using httplib::Server;
+  if (tl_conn != nullptr) {
+    tl_conn->busy.store(true, std::memory_order_relaxed);
+  }
   const bool is_get = req.method == "GET" || req.method == "HEAD";
   if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics") {
     if (!is_get) {
@@ -309,40 +329,39 @@ httplib::Server::HandlerResponse Server::Impl::pre_route(const httplib::Request&
   if (handlers.find(req.path) == handlers.end()) {
     return Server::HandlerResponse::Unhandled;  // 404 from httplib, body from the error handler
   }
+  // Refused before the body is read: the connection must end, or the unread body would be
+  // parsed as the next request.
+  auto refuse = [&](int code, std::string_view message) {
+    if (has_body(req)) {
+      close_after_response(req);
+    }
+    reply_error(res, code, message);
+    return Server::HandlerResponse::Handled;
+  };
   if (req.method != "POST") {
     res.set_header("Allow", "POST");
-    reply_error(res, 405, "admission reviews are POSTed");
-    return Server::HandlerResponse::Handled;
+    return refuse(405, "admission reviews are POSTed");
   }
   if (!is_json_content_type(req.get_header_value("Content-Type"))) {
-    reply_error(res, 415, "Content-Type must be application/json");
-    return Server::HandlerResponse::Handled;
+    return refuse(415, "Content-Type must be application/json");
   }
   if (req.has_header("Content-Length")) {
     const std::string len = req.get_header_value("Content-Length");
     unsigned long long n = 0;
     auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
     if (ec != std::errc() || end != len.data() + len.size()) {
-      reply_error(res, 400, "invalid Content-Length");
-      return Server::HandlerResponse::Handled;
+      return refuse(400, "invalid Content-Length");
     }
     if (n > options.max_body_bytes) {
-      // The body is never read: close the connection instead of draining it.
-      res.set_header("Connection", "close");
-      if (tl_conn != nullptr) {
-        ::shutdown(tl_conn->fd, SHUT_RD);
-      }
-      reply_error(res, 413,
-                  "body of " + len + " bytes is over the limit of " +
-                      std::to_string(options.max_body_bytes));
-      return Server::HandlerResponse::Handled;
+      return refuse(413, "body of " + len + " bytes is over the limit of " +
+                             std::to_string(options.max_body_bytes));
     }
   }
   return Server::HandlerResponse::Unhandled;
 }
 
 void Server::Impl::serve_admission(const std::string& path, const AdmissionHandler& handler,
-                                   const httplib::Request&, httplib::Response& res,
+                                   const httplib::Request& http_req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
   const auto start = Clock::now();
   std::string body;
@@ -359,7 +378,7 @@ void Server::Impl::serve_admission(const std::string& path, const AdmissionHandl
     tl_conn->reading_since_ms.store(0, std::memory_order_relaxed);
   }
   if (too_big) {
-    res.set_header("Connection", "close");
+    close_after_response(http_req);
     reply_error(res, 413, "body is over the limit of " + std::to_string(options.max_body_bytes));
     return;
   }
@@ -425,6 +444,9 @@ Status Server::start() {
   if (m.started) {
     return Error{"server already started"};
   }
+  // A client that hangs up while we write must cost a connection, not the process: OpenSSL
+  // writes to the socket with write(2), which raises SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   auto addr = parse_listen(m.options.listen);
   if (!addr) {
     return addr.error();
@@ -468,6 +490,12 @@ Status Server::start() {
         m.reply_error(res, res.status, res.status == 404 ? "no such path" : "request refused");
         return httplib::Server::HandlerResponse::Handled;
       }));
+  // httplib calls the logger once the response is written: the connection is idle again.
+  svr.set_logger([](const httplib::Request&, const httplib::Response&) {
+    if (tl_conn != nullptr) {
+      tl_conn->busy.store(false, std::memory_order_relaxed);
+    }
+  });
   svr.set_exception_handler(
       [&m](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         m.reply_error(res, 500, "internal error");

@@ -41,9 +41,9 @@ namespace latticeguard::webhook {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8443";  // host:port, [v6]:port or :port (all interfaces)
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  // optional: require client certificates signed by this CA
+  std::string cert_file{};
+  std::string key_file{};
+  std::string client_ca_file{};  // optional: require client certificates signed by this CA
   // The API server sends the object and, on UPDATE, the old object; etcd caps an object at
   // 1.5 MiB by default and 3 MiB at most, so two of them plus the envelope fit in 7 MiB.
   std::size_t max_body_bytes = 7 * 1024 * 1024;

@@ -32,9 +32,9 @@ namespace latticeguard::webhook {
 class Metrics;
 
 struct TlsOptions {
-  std::string cert_file;       // PEM: the serving certificate, then any intermediates
-  std::string key_file;        // PEM private key, unencrypted
-  std::string client_ca_file;  // PEM CA bundle; when set, clients must present a certificate
+  std::string cert_file{};       // PEM: the serving certificate, then any intermediates
+  std::string key_file{};        // PEM private key, unencrypted
+  std::string client_ca_file{};  // PEM CA bundle; when set, clients must present a certificate
   std::chrono::milliseconds poll_interval{2000};
 };
 
