@@ -10,18 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/webhook/test_certs.h"
+
 namespace latticeguard::webhook {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 std::vector<fs::path> captures() {
   std::vector<fs::path> out;
@@ -64,7 +61,7 @@ TEST(AdmissionCorpus, EveryCapturedReviewParsesAndRendersItsUid) {
   ASSERT_GE(files.size(), 90u);
   for (const fs::path& file : files) {
     SCOPED_TRACE(file.string());
-    const std::string body = slurp(file);
+    const std::string body = read_file(file);
     auto req = parse_review(body);
     ASSERT_TRUE(req) << req.error().message;
     const json raw = json::parse(body);
@@ -105,8 +102,8 @@ TEST(AdmissionCorpus, EveryCapturedReviewParsesAndRendersItsUid) {
 }
 
 TEST(AdmissionRender, PatchIsBase64JsonPatchWithType) {
-  auto req =
-      parse_review(slurp(fs::path(LG_CORPUS_DIR) / "admission-captures" / "httproute_create.json"));
+  auto req = parse_review(
+      read_file(fs::path(LG_CORPUS_DIR) / "admission-captures" / "httproute_create.json"));
   ASSERT_TRUE(req);
   const json ops =
       json::array({{{"op", "add"}, {"path", "/metadata/annotations/a~1b"}, {"value", "x"}}});

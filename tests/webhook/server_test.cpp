@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <sstream>
@@ -32,18 +33,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using testing::read_file;
 using testing::TestCa;
 using testing::write_file;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string capture(const std::string& name) {
-  return slurp(fs::path(LG_CORPUS_DIR) / "admission-captures" / name);
+  return read_file(fs::path(LG_CORPUS_DIR) / "admission-captures" / name);
 }
 
 double seconds_since(Clock::time_point t) {
@@ -54,7 +49,9 @@ double seconds_since(Clock::time_point t) {
 // trickle bytes, read the peer certificate.
 class RawTls {
  public:
-  RawTls(int port, const std::string& ca_file) {
+  RawTls(
+      int port, const std::string& ca_file,
+      const std::function<void(SSL_CTX*)>& tweak = [](SSL_CTX*) {}) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -68,6 +65,7 @@ class RawTls {
     ctx_ = SSL_CTX_new(TLS_client_method());
     SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    tweak(ctx_);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
     SSL_set1_host(ssl_, "127.0.0.1");
@@ -182,15 +180,28 @@ class ServerTest : public ::testing::Test {
     return doc.dump();
   }
 
+  // POSTs the capture renamed to `name` and returns the AdmissionReview answer's `response`,
+  // after checking the HTTP status, the review envelope and the echoed uid.
+  static json review_response(httplib::SSLClient& c, const std::string& name, int http_status,
+                              const std::string& path = "/validate",
+                              const char* content_type = "application/json") {
+    auto res = c.Post(path.c_str(), review_named(name), content_type);
+    if (!res) {
+      ADD_FAILURE() << httplib::to_string(res.error());
+      return json();
+    }
+    EXPECT_EQ(res->status, http_status);
+    json body = json::parse(res->body, nullptr, false);
+    EXPECT_EQ(body["apiVersion"], "admission.k8s.io/v1") << res->body;
+    EXPECT_EQ(body["kind"], "AdmissionReview");
+    EXPECT_EQ(body["response"]["uid"], "uid-" + name);
+    return body["response"];
+  }
+
   // The API server's ordinary request, on a fresh connection: must always succeed.
   void expect_good_request() {
     auto c = client();
-    auto res = c->Post("/validate", review_named("good"), "application/json");
-    ASSERT_TRUE(res) << httplib::to_string(res.error());
-    EXPECT_EQ(res->status, 200);
-    json body = json::parse(res->body);
-    EXPECT_EQ(body["response"]["uid"], "uid-good");
-    EXPECT_EQ(body["response"]["allowed"], true);
+    EXPECT_EQ(review_response(*c, "good", 200)["allowed"], true);
   }
 
   void expect_status_body(const httplib::Result& res, int code) {
@@ -215,19 +226,11 @@ class ServerTest : public ::testing::Test {
 TEST_F(ServerTest, AnswersAReviewEchoingUid) {
   start();
   auto c = client();
-  auto res = c->Post("/validate", review_named("deny"), "application/json");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  json body = json::parse(res->body);
-  EXPECT_EQ(body["apiVersion"], "admission.k8s.io/v1");
-  EXPECT_EQ(body["response"]["uid"], "uid-deny");
-  EXPECT_EQ(body["response"]["allowed"], false);
-  EXPECT_EQ(body["response"]["status"]["code"], 403);
-
-  res = c->Post("/mutate", review_named("m"), "application/json; charset=utf-8");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(json::parse(res->body)["response"]["patchType"], "JSONPatch");
+  json resp = review_response(*c, "deny", 200);
+  EXPECT_EQ(resp["allowed"], false);
+  EXPECT_EQ(resp["status"]["code"], 403);
+  resp = review_response(*c, "m", 200, "/mutate", "application/json; charset=utf-8");
+  EXPECT_EQ(resp["patchType"], "JSONPatch");
 }
 
 TEST_F(ServerTest, WrongMethodIs405WithAllow) {
@@ -329,14 +332,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(ServerTest, HandlerExceptionIs500CarryingUid) {
   start();
   auto c = client();
-  auto res = c->Post("/validate", review_named("throw"), "application/json");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 500);
-  json body = json::parse(res->body);
-  EXPECT_EQ(body["kind"], "AdmissionReview");
-  EXPECT_EQ(body["response"]["uid"], "uid-throw");
-  EXPECT_EQ(body["response"]["allowed"], false);
-  EXPECT_EQ(body["response"]["status"]["code"], 500);
+  const json resp = review_response(*c, "throw", 500);
+  EXPECT_EQ(resp["allowed"], false);
+  EXPECT_EQ(resp["status"]["code"], 500);
   expect_good_request();
 }
 
@@ -400,6 +398,25 @@ TEST_F(ServerTest, SilentConnectionIsCutDuringHandshake) {
   EXPECT_LE(n, 0);
   EXPECT_LT(seconds_since(t0), options_.read_timeout_s + 2.0);
   ::close(fd);
+  expect_good_request();
+}
+
+TEST_F(ServerTest, RefusesOldProtocolsAndWeakCiphers) {
+  start();
+  RawTls tls11(server_->port(), ca_file_, [](SSL_CTX* ctx) {
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+  });
+  EXPECT_FALSE(tls11.handshake_ok());
+  // CBC with SHA-1 MACs is accepted by OpenSSL's defaults, not by this server.
+  RawTls cbc(server_->port(), ca_file_, [](SSL_CTX* ctx) {
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA");
+  });
+  EXPECT_FALSE(cbc.handshake_ok());
+  RawTls tls12(server_->port(), ca_file_,
+               [](SSL_CTX* ctx) { SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION); });
+  EXPECT_TRUE(tls12.handshake_ok());
   expect_good_request();
 }
 

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 
 namespace latticeguard::webhook::testing {
@@ -114,6 +115,13 @@ void write_file(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;
   check(static_cast<bool>(out), "write_file");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace latticeguard::webhook::testing

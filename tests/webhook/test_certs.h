@@ -1,5 +1,5 @@
 // Throwaway PKI for the webhook tests: a CA, serving certificates for 127.0.0.1 and client
-// certificates, all ECDSA P-256, generated in memory with OpenSSL EVP.
+// certificates, all ECDSA P-256, generated in memory with OpenSSL EVP; and file helpers.
 #pragma once
 
 #include <string>
@@ -30,5 +30,6 @@ class TestCa {
 };
 
 void write_file(const std::string& path, const std::string& contents);
+std::string read_file(const std::string& path);
 
 }  // namespace latticeguard::webhook::testing

@@ -24,6 +24,15 @@ class TempDir {
   }
   ~TempDir() { fs::remove_all(path_); }
   std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
+  // Writes tls.crt and tls.key as a mounted Secret would hold them.
+  TlsOptions write_pair(const testing::PemPair& pair) const {
+    TlsOptions o;
+    o.cert_file = file("tls.crt");
+    o.key_file = file("tls.key");
+    write_file(o.cert_file, pair.cert);
+    write_file(o.key_file, pair.key);
+    return o;
+  }
 
  private:
   std::string path_;
@@ -59,12 +68,10 @@ TEST(CertPair, RejectsBrokenPairs) {
 TEST(CertReloader, SwapsOnChangeAndKeepsOldPairWhenNewIsBroken) {
   TempDir dir;
   TestCa ca;
-  const std::string cert = dir.file("tls.crt"), key = dir.file("tls.key");
-  auto first = ca.issue("webhook", 10);
-  write_file(cert, first.cert);
-  write_file(key, first.key);
+  const TlsOptions options = dir.write_pair(ca.issue("webhook", 10));
+  const std::string &cert = options.cert_file, &key = options.key_file;
   Metrics metrics;
-  auto r = CertReloader::create({.cert_file = cert, .key_file = key}, &metrics);
+  auto r = CertReloader::create(options, &metrics);
   ASSERT_TRUE(r) << r.error().message;
   CertReloader& reloader = **r;
   EXPECT_EQ(reloader.current_info().serial_hex, "0A");
@@ -95,13 +102,10 @@ TEST(CertReloader, SwapsOnChangeAndKeepsOldPairWhenNewIsBroken) {
 TEST(CertReloader, PollingPicksUpANewPair) {
   TempDir dir;
   TestCa ca;
-  const std::string cert = dir.file("tls.crt"), key = dir.file("tls.key");
-  auto first = ca.issue("webhook", 20);
-  write_file(cert, first.cert);
-  write_file(key, first.key);
-  auto r = CertReloader::create(
-      {.cert_file = cert, .key_file = key, .poll_interval = std::chrono::milliseconds(20)},
-      nullptr);
+  TlsOptions options = dir.write_pair(ca.issue("webhook", 20));
+  options.poll_interval = std::chrono::milliseconds(20);
+  const std::string &cert = options.cert_file, &key = options.key_file;
+  auto r = CertReloader::create(options, nullptr);
   ASSERT_TRUE(r);
   (*r)->start_polling();
   auto second = ca.issue("webhook", 21);
