@@ -1,0 +1,5 @@
+# fuzz_review_decoder: AdmissionReview bytes -> parse_review -> render_review.
+#   ./fuzz_review_decoder -max_total_time=20 ../shared/corpus/admission-captures
+add_executable(fuzz_review_decoder ${CMAKE_CURRENT_LIST_DIR}/review_decoder.cpp)
+target_link_libraries(fuzz_review_decoder PRIVATE lg_webhook)
+target_link_options(fuzz_review_decoder PRIVATE -fsanitize=fuzzer)

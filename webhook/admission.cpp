@@ -1,0 +1,311 @@
+#include "webhook/admission.h"
+
+#include <optional>
+#include <utility>
+
+namespace latticeguard::webhook {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kReviewApiVersion = "admission.k8s.io/v1";
+constexpr std::string_view kReviewKind = "AdmissionReview";
+
+// Deepest [ / { nesting outside strings, stopping early once over `limit`. Malformed input is left
+// for the parser to reject; this only has to be right for the bytes the parser would accept.
+bool nesting_within(std::string_view s, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > limit) {
+          return false;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) {
+          --depth;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+Error field_error(std::string_view field, std::string_view what) {
+  return Error{"request." + std::string(field) + " " + std::string(what)};
+}
+
+// Reads an optional string member. Absent or null leaves `out` empty.
+bool optional_string(const json& obj, std::string_view key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    return true;
+  }
+  if (!it->is_string()) {
+    return false;
+  }
+  out = it->get<std::string>();
+  return true;
+}
+
+std::optional<Operation> parse_operation(std::string_view s) {
+  if (s == "CREATE") return Operation::kCreate;
+  if (s == "UPDATE") return Operation::kUpdate;
+  if (s == "DELETE") return Operation::kDelete;
+  if (s == "CONNECT") return Operation::kConnect;
+  return std::nullopt;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) {
+      v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    }
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Invalid UTF-8 inside strings (possible in a message echoing user input) must not make dump()
+// throw on the request path.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string_view to_string(Operation op) {
+  switch (op) {
+    case Operation::kCreate:
+      return "CREATE";
+    case Operation::kUpdate:
+      return "UPDATE";
+    case Operation::kDelete:
+      return "DELETE";
+    case Operation::kConnect:
+      return "CONNECT";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view status_reason(int code) {
+  switch (code) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 503:
+      return "ServiceUnavailable";
+    default:
+      return code >= 500 ? "InternalError" : "";
+  }
+}
+
+AdmissionResponse allowed() { return AdmissionResponse{}; }
+
+AdmissionResponse denied(std::string message, std::vector<std::string> warnings) {
+  AdmissionResponse r;
+  r.allowed = false;
+  r.code = 403;
+  r.reason = "Forbidden";
+  r.message = std::move(message);
+  r.warnings = std::move(warnings);
+  return r;
+}
+
+AdmissionResponse errored(int code, std::string message) {
+  AdmissionResponse r;
+  r.allowed = false;
+  r.code = code;
+  r.reason = std::string(status_reason(code));
+  r.message = std::move(message);
+  return r;
+}
+
+AdmissionResponse patched(nlohmann::json patch_ops, std::vector<std::string> warnings) {
+  AdmissionResponse r;
+  r.patch = std::move(patch_ops);
+  r.warnings = std::move(warnings);
+  return r;
+}
+
+Result<AdmissionRequest> parse_review(std::string_view body) {
+  if (body.empty()) {
+    return Error{"empty body"};
+  }
+  if (!nesting_within(body, kMaxNestingDepth)) {
+    return Error{"JSON nested deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
+  }
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return Error{"invalid JSON"};
+  }
+  if (!doc.is_object()) {
+    return Error{"body is not a JSON object"};
+  }
+  auto api_version = doc.find("apiVersion");
+  auto kind = doc.find("kind");
+  if (api_version == doc.end() || !api_version->is_string() || *api_version != kReviewApiVersion ||
+      kind == doc.end() || !kind->is_string() || *kind != kReviewKind) {
+    return Error{"not an admission.k8s.io/v1 AdmissionReview"};
+  }
+  auto request = doc.find("request");
+  if (request == doc.end() || request->is_null()) {
+    return Error{"missing request"};
+  }
+  if (!request->is_object()) {
+    return Error{"request is not an object"};
+  }
+  json& r = *request;
+
+  AdmissionRequest out;
+  out.review_api_version = std::string(kReviewApiVersion);
+  auto uid = r.find("uid");
+  if (uid == r.end() || !uid->is_string() || uid->get_ref<const std::string&>().empty()) {
+    return field_error("uid", "is missing or not a non-empty string");
+  }
+  out.uid = uid->get<std::string>();
+
+  auto op = r.find("operation");
+  if (op == r.end() || !op->is_string()) {
+    return field_error("operation", "is missing or not a string");
+  }
+  auto parsed_op = parse_operation(op->get_ref<const std::string&>());
+  if (!parsed_op) {
+    return field_error("operation", "is not CREATE, UPDATE, DELETE or CONNECT");
+  }
+  out.operation = *parsed_op;
+
+  auto gvk = r.find("kind");
+  if (gvk == r.end() || !gvk->is_object()) {
+    return field_error("kind", "is missing or not an object");
+  }
+  if (!optional_string(*gvk, "group", out.group) ||
+      !optional_string(*gvk, "version", out.version) || !optional_string(*gvk, "kind", out.kind) ||
+      out.kind.empty()) {
+    return field_error("kind", "needs string group, version and a non-empty kind");
+  }
+  if (auto gvr = r.find("resource"); gvr != r.end() && !gvr->is_null()) {
+    if (!gvr->is_object() || !optional_string(*gvr, "resource", out.resource)) {
+      return field_error("resource", "is not a group/version/resource object");
+    }
+  }
+  if (!optional_string(r, "subResource", out.sub_resource)) {
+    return field_error("subResource", "is not a string");
+  }
+  if (!optional_string(r, "namespace", out.ns)) {
+    return field_error("namespace", "is not a string");
+  }
+  if (!optional_string(r, "name", out.name)) {
+    return field_error("name", "is not a string");
+  }
+  if (auto user = r.find("userInfo"); user != r.end() && !user->is_null()) {
+    if (!user->is_object() || !optional_string(*user, "username", out.username)) {
+      return field_error("userInfo", "is not an object with a string username");
+    }
+  }
+  if (auto dry = r.find("dryRun"); dry != r.end() && !dry->is_null()) {
+    if (!dry->is_boolean()) {
+      return field_error("dryRun", "is not a boolean");
+    }
+    out.dry_run = dry->get<bool>();
+  }
+  for (auto [key, dest] : {std::pair{"object", &out.object}, {"oldObject", &out.old_object}}) {
+    auto it = r.find(key);
+    if (it == r.end() || it->is_null()) {
+      continue;
+    }
+    if (!it->is_object()) {
+      return field_error(key, "is not a mapping");
+    }
+    *dest = std::move(*it);
+  }
+  return out;
+}
+
+std::string render_review(const AdmissionRequest& req, const AdmissionResponse& resp) {
+  json response = {{"uid", req.uid}, {"allowed", resp.allowed}};
+  if (!resp.allowed || !resp.message.empty()) {
+    json status = {{"code", resp.code}};
+    if (!resp.allowed) {
+      status["status"] = "Failure";
+    }
+    if (!resp.reason.empty()) {
+      status["reason"] = resp.reason;
+    }
+    if (!resp.message.empty()) {
+      status["message"] = resp.message;
+    }
+    response["status"] = std::move(status);
+  }
+  if (!resp.warnings.empty()) {
+    response["warnings"] = resp.warnings;
+  }
+  if (resp.allowed && resp.patch.is_array() && !resp.patch.empty()) {
+    response["patchType"] = "JSONPatch";
+    response["patch"] = base64(dump(resp.patch));
+  }
+  const std::string& api_version =
+      req.review_api_version.empty() ? std::string(kReviewApiVersion) : req.review_api_version;
+  json review = {
+      {"apiVersion", api_version}, {"kind", kReviewKind}, {"response", std::move(response)}};
+  return dump(review);
+}
+
+std::string render_error_body(int code, std::string_view message) {
+  json body = {{"apiVersion", "v1"},
+               {"kind", "Status"},
+               {"status", "Failure"},
+               {"code", code},
+               {"reason", status_reason(code)},
+               {"message", message}};
+  return dump(body);
+}
+
+}  // namespace latticeguard::webhook
