@@ -15,8 +15,8 @@ constexpr const char* kLatticeGroup = "application-networking.k8s.aws";
 // Container fields the rules read: which container owns a port, and its probes.
 void prune_containers(json& spec, const char* field) {
   if (!spec.contains(field) || !spec[field].is_array()) return;
-  static const char* kKeep[] = {"name", "ports", "readinessProbe", "livenessProbe",
-                                "startupProbe", "restartPolicy"};
+  static const char* kKeep[] = {"name",          "ports",        "readinessProbe",
+                                "livenessProbe", "startupProbe", "restartPolicy"};
   for (auto& c : spec[field]) {
     if (!c.is_object()) continue;
     json kept = json::object();
@@ -220,9 +220,10 @@ Status Cache::start() {
     sink_.set_available(r.group, r.kind, k->stats.available);
     sink_.set_synced(r.group, r.kind, false);
     if (!k->stats.available) {
-      spdlog::warn("event=kind_unavailable kind={} group_version={} msg=\"not served by the API "
-                   "server (CRD not installed?); rules reading it stay silent\"",
-                   r.kind, r.api_version());
+      spdlog::warn(
+          "event=kind_unavailable kind={} group_version={} msg=\"not served by the API "
+          "server (CRD not installed?); rules reading it stay silent\"",
+          r.kind, r.api_version());
     }
     kinds_.push_back(std::move(k));
   }

@@ -65,8 +65,7 @@ class CacheSink {
   virtual void remove(const std::string& group, const std::string& kind, const std::string& ns,
                       const std::string& name) = 0;
   virtual void set_synced(const std::string& group, const std::string& kind, bool synced) = 0;
-  virtual void set_available(const std::string& group, const std::string& kind,
-                             bool available) = 0;
+  virtual void set_available(const std::string& group, const std::string& kind, bool available) = 0;
 };
 
 // A mutex and a map; fine for tests and one-shot tools, not for the admission path.

@@ -150,20 +150,34 @@ Result<ServerAddr> parse_server(const std::string& server) {
 
 const char* default_reason(int code) {
   switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -322,13 +336,15 @@ Result<std::unique_ptr<Client>> Client::create(ClientConfig config) {
     return Error{"certificate-authority: no PEM certificate found"};
   }
   if (!cfg.client_cert_pem.empty() || !cfg.client_key_pem.empty()) {
-    if (!cert_from_pem(cfg.client_cert_pem)) return Error{"client-certificate: not a PEM certificate"};
+    if (!cert_from_pem(cfg.client_cert_pem))
+      return Error{"client-certificate: not a PEM certificate"};
     if (!key_from_pem(cfg.client_key_pem)) return Error{"client-key: not a PEM private key"};
   }
   if (cfg.insecure_skip_tls_verify) {
-    spdlog::warn("event=insecure_skip_tls_verify server={} msg=\"the API server certificate is "
-                 "not verified\"",
-                 cfg.server);
+    spdlog::warn(
+        "event=insecure_skip_tls_verify server={} msg=\"the API server certificate is "
+        "not verified\"",
+        cfg.server);
   }
   c->impl_->creds.token = cfg.bearer_token;
   c->impl_->creds.cert_pem = cfg.client_cert_pem;
@@ -419,7 +435,8 @@ Result<ExecOutput> run_exec(const ExecConfig& exec) {
   o.cert_pem = st.value("clientCertificateData", "");
   o.key_pem = st.value("clientKeyData", "");
   if (o.token.empty() && (o.cert_pem.empty() || o.key_pem.empty())) {
-    return Error{"exec plugin " + exec.command + ": ExecCredential has neither token nor "
+    return Error{"exec plugin " + exec.command +
+                 ": ExecCredential has neither token nor "
                  "client certificate"};
   }
   if (auto ts = st.value("expirationTimestamp", ""); !ts.empty()) {
@@ -437,8 +454,7 @@ Result<Creds> Client::Impl::current_creds(bool force) {
   const ClientConfig& cfg = *this->cfg;
   Impl& im = *this;
   std::lock_guard lock(im.creds_mu);
-  if (!cfg.token_file.empty() &&
-      (force || Clock::now() - im.token_read_at >= cfg.token_reread)) {
+  if (!cfg.token_file.empty() && (force || Clock::now() - im.token_read_at >= cfg.token_reread)) {
     if (auto t = read_file(cfg.token_file)) {
       im.creds.token = trim(*t);
     } else {
@@ -474,8 +490,7 @@ Result<Creds> Client::Impl::current_creds(bool force) {
 namespace {
 
 std::unique_ptr<httplib::ClientImpl> make_http_client(const ClientConfig& cfg,
-                                                      const ServerAddr& addr,
-                                                      const Creds& creds,
+                                                      const ServerAddr& addr, const Creds& creds,
                                                       std::string* err) {
   std::unique_ptr<httplib::ClientImpl> cli;
   if (addr.tls) {
@@ -612,9 +627,9 @@ Result<json> Client::update(const std::string& path, const json& body) {
 
 Result<json> Client::patch(const std::string& path, const json& patch, PatchType type) {
   std::string b = patch.dump();
-  return impl_->request("PATCH", path, &b,
-                    type == PatchType::kJson ? "application/json-patch+json"
-                                             : "application/merge-patch+json");
+  return impl_->request(
+      "PATCH", path, &b,
+      type == PatchType::kJson ? "application/json-patch+json" : "application/merge-patch+json");
 }
 
 Result<json> Client::del(const std::string& path) {

@@ -41,7 +41,8 @@ json node_to_json(fy_node* n, int depth) {
     case FYNT_SEQUENCE: {
       json a = json::array();
       void* it = nullptr;
-      while (fy_node* item = fy_node_sequence_iterate(n, &it)) a.push_back(node_to_json(item, depth + 1));
+      while (fy_node* item = fy_node_sequence_iterate(n, &it))
+        a.push_back(node_to_json(item, depth + 1));
       return a;
     }
     case FYNT_MAPPING: {
@@ -227,9 +228,10 @@ Result<ClientConfig> load_kubeconfig(const std::vector<std::string>& paths,
     }
   }
   if (out.insecure_skip_tls_verify) {
-    spdlog::warn("event=insecure_skip_tls_verify context={} msg=\"kubeconfig disables API server "
-                 "certificate verification\"",
-                 ctx_name);
+    spdlog::warn(
+        "event=insecure_skip_tls_verify context={} msg=\"kubeconfig disables API server "
+        "certificate verification\"",
+        ctx_name);
   }
   return out;
 }
