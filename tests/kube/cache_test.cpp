@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "tests/kube/test_util.h"
@@ -10,8 +11,15 @@
 namespace latticeguard::kube {
 namespace {
 
+// A few kinds of each shape (core, apps, Gateway API, Lattice) keep the tests light; the full table
+// is exercised by SyncsFromAnEmptyCluster.
 CacheOptions fast_options() {
   CacheOptions o;
+  std::erase_if(o.resources, [](const ResourceType& r) {
+    static const std::set<std::string> kKeep = {"Namespace", "Service",  "Deployment",
+                                                "HTTPRoute", "TLSRoute", "TargetGroupPolicy"};
+    return !kKeep.count(r.kind);
+  });
   o.backoff_initial = 50ms;
   o.backoff_max = 400ms;
   o.watch_timeout_seconds = 30;
@@ -43,7 +51,7 @@ class CacheTest : public ::testing::Test {
   KindStats stats(const std::string& kind) { return stats_of(cache_->stats(), kind); }
   // Synced and every kind's watch open on the server, so that faults hit live watches.
   void wait_watching() {
-    ASSERT_TRUE(cache_->wait_synced(10s));
+    ASSERT_TRUE(cache_->wait_synced(kWait));
     size_t kinds = 0;
     for (const auto& s : cache_->stats()) kinds += s.available;
     ASSERT_TRUE(eventually([&] { return api_.open_watches() == static_cast<int>(kinds); }));
@@ -56,14 +64,19 @@ class CacheTest : public ::testing::Test {
 };
 
 TEST_F(CacheTest, SyncsFromAnEmptyCluster) {
-  start();
-  ASSERT_TRUE(cache_->wait_synced(10s));
+  CacheOptions o = fast_options();
+  o.resources = default_resources();
+  start(o);
+  ASSERT_TRUE(cache_->wait_synced(kWait));
   EXPECT_EQ(sink_.size(), 0u);
   for (const auto& r : default_resources()) {
     EXPECT_EQ(sink_.synced(r.group, r.kind), true) << r.kind;
     EXPECT_EQ(sink_.available(r.group, r.kind), true) << r.kind;
   }
   EXPECT_EQ(cache_->stats().size(), default_resources().size());
+  EXPECT_EQ(api_.count_requests("GET /apis/application-networking.k8s.aws/v1alpha1/"
+                                "serviceimports?limit=500"),
+            1);
 }
 
 TEST_F(CacheTest, ListsInPagesAndStripsObjects) {
@@ -71,7 +84,7 @@ TEST_F(CacheTest, ListsInPagesAndStripsObjects) {
   CacheOptions o = fast_options();
   o.page_size = 2;
   start(o);
-  ASSERT_TRUE(cache_->wait_synced(10s));
+  ASSERT_TRUE(cache_->wait_synced(kWait));
   EXPECT_EQ(sink_.count("", "Service"), 5u);
   EXPECT_EQ(api_.count_requests("GET /api/v1/services?limit=2&continue="), 2);
   auto svc = sink_.get("", "Service", "store-prod", "svc-3");
@@ -87,7 +100,7 @@ TEST_F(CacheTest, ListsInPagesAndStripsObjects) {
 
 TEST_F(CacheTest, AppliesAddModifyDeleteEvents) {
   start();
-  ASSERT_TRUE(cache_->wait_synced(10s));
+  ASSERT_TRUE(cache_->wait_synced(kWait));
   api_.add_object(httproute("store-prod", "inventory"));
   ASSERT_TRUE(eventually([&] {
     return sink_.get("gateway.networking.k8s.io", "HTTPRoute", "store-prod", "inventory");
@@ -163,7 +176,7 @@ TEST_F(CacheTest, SyncsAgainstASlowApiServer) {
   api_.add_object(service("store-prod", "slow"));
   api_.set_latency(150ms);
   start();
-  ASSERT_TRUE(cache_->wait_synced(20s));
+  ASSERT_TRUE(cache_->wait_synced(kWait * 2));
   EXPECT_TRUE(sink_.get("", "Service", "store-prod", "slow"));
   api_.add_object(service("store-prod", "slow-2"));
   ASSERT_TRUE(eventually([&] { return sink_.get("", "Service", "store-prod", "slow-2"); }));
@@ -187,14 +200,14 @@ TEST_F(CacheTest, ForbiddenKindIsNotSyncedWhileOthersAre) {
   ASSERT_TRUE(eventually([&] { return sink_.get("", "Service", "store-prod", "still-watched"); }));
   // RBAC fixed: the kind catches up after its backoff.
   api_.allow_all();
-  ASSERT_TRUE(cache_->wait_synced(10s));
+  ASSERT_TRUE(cache_->wait_synced(kWait));
   EXPECT_TRUE(sink_.get("gateway.networking.k8s.io", "HTTPRoute", "store-prod", "inventory"));
 }
 
 TEST_F(CacheTest, KindWithoutCrdIsUnavailableAndDoesNotBlockSync) {
   api_.unregister_resource("gateway.networking.k8s.io", "tlsroutes");
   start();
-  ASSERT_TRUE(cache_->wait_synced(10s));
+  ASSERT_TRUE(cache_->wait_synced(kWait));
   EXPECT_EQ(sink_.available("gateway.networking.k8s.io", "TLSRoute"), false);
   EXPECT_FALSE(stats("TLSRoute").available);
   EXPECT_EQ(api_.count_requests("GET /apis/gateway.networking.k8s.io/v1alpha2/tlsroutes"), 0);

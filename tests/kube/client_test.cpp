@@ -208,16 +208,16 @@ TEST_F(ClientTest, UntrustedServerCertificateIsRefused) {
 }
 
 TEST_F(ClientTest, SlowServerHitsTheRequestTimeout) {
-  api_.set_latency(1500ms);
+  api_.set_latency(4s);
   ClientConfig cfg = config_for(api_);
-  cfg.request_timeout = 300ms;
+  cfg.request_timeout = 500ms;
   auto c = Client::create(cfg);
   ASSERT_TRUE(c);
   auto t0 = std::chrono::steady_clock::now();
   auto r = (*c)->get("/api/v1/namespaces/default/services/x");
   ASSERT_FALSE(r);
   EXPECT_EQ(api_error(r.error()).code, 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1400ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
 struct TempDir {

@@ -222,8 +222,9 @@ Status FakeApiServer::start(int port) {
   auto server = std::make_unique<httplib::SSLServer>(cert.get(), key.get());
   if (!server->is_valid()) return Error{"fake apiserver: TLS setup failed"};
   // Every open watch holds a worker: the default pool (8 on small machines) is too small.
-  server->new_task_queue = [] { return new httplib::ThreadPool(96); };
+  server->new_task_queue = [] { return new httplib::ThreadPool(48); };
   server->set_tcp_nodelay(true);
+  server->set_read_timeout(30, 0);  // TLS handshakes are slow under sanitizers on a busy machine
   // One catch-all handler per method (the pre-routing hook would run before the body is read).
   auto h = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   server->Get(".*", h).Post(".*", h).Put(".*", h).Patch(".*", h).Delete(".*", h);

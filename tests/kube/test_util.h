@@ -16,11 +16,26 @@ namespace latticeguard::kube {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// ThreadSanitizer slows everything (TLS handshakes most) several times over: waits scale with it.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kSlowdown = 8;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr int kSlowdown = 8;
+#else
+inline constexpr int kSlowdown = 1;
+#endif
+#else
+inline constexpr int kSlowdown = 1;
+#endif
+inline constexpr std::chrono::milliseconds kWait = 10s * kSlowdown;
+
 inline ClientConfig config_for(const testing::FakeApiServer& api) {
   ClientConfig c;
   c.server = api.url();
   c.ca_pem = api.ca_pem();
-  c.request_timeout = 5s;
+  c.request_timeout = 5s * kSlowdown;
+  c.connect_timeout = 5s * kSlowdown;
   return c;
 }
 
@@ -52,7 +67,7 @@ inline json httproute(const std::string& ns, const std::string& name) {
 
 // Polls `pred` (anything testable as bool, e.g. an optional) until it holds or time runs out.
 template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+bool eventually(Pred pred, std::chrono::milliseconds timeout = kWait) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (static_cast<bool>(pred())) return true;
