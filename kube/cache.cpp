@@ -41,7 +41,10 @@ void prune_pod_spec(json& pod_spec) {
 
 void prune_metadata(json& md) {
   if (!md.is_object()) return;
-  md.erase("managedFields");
+  for (const char* f : {"managedFields", "creationTimestamp", "generation", "selfLink",
+                        "generateName", "finalizers"}) {
+    md.erase(f);
+  }
   if (auto a = md.find("annotations"); a != md.end() && a->is_object()) {
     a->erase("kubectl.kubernetes.io/last-applied-configuration");
     if (a->empty()) md.erase(a);
@@ -90,7 +93,16 @@ void strip_object(json& obj, const ResourceType& type) {
   if (auto md = obj.find("metadata"); md != obj.end()) prune_metadata(*md);
   auto spec = obj.find("spec");
   if (spec == obj.end() || !spec->is_object()) return;
-  if (type.kind == "Pod") {
+  if (type.kind == "Namespace") {
+    obj.erase(spec);  // only finalizers
+  } else if (type.kind == "Service") {
+    // Allocation details (cluster IPs, IP families, policies) are not read by any rule.
+    for (const char* f : {"clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy",
+                          "sessionAffinity"}) {
+      spec->erase(f);
+    }
+    if (spec->value("clusterIP", "") != "None") spec->erase("clusterIP");  // keep "headless"
+  } else if (type.kind == "Pod") {
     prune_pod_spec(*spec);
   } else if (type.group == "apps") {
     json kept = json::object();

@@ -547,8 +547,14 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
   const ClientConfig& cfg = *this->cfg;
   Impl& im = *this;
   bool refreshable = cfg.exec.has_value() || !cfg.token_file.empty();
-  for (int attempt = 0;; ++attempt) {
-    auto creds = current_creds(attempt > 0);
+  // A pooled keep-alive connection the server has meanwhile closed fails on first use; such a
+  // request is sent once more on a fresh connection (not POST: it may have been applied).
+  bool stale_retry_left = method != "POST";
+  bool refreshed = false;  // credentials re-read once after a 401
+  bool force_refresh = false;
+  for (;;) {
+    auto creds = current_creds(force_refresh);
+    force_refresh = false;
     if (!creds) return transport_error(method, path, creds.error().message);
     std::unique_ptr<httplib::ClientImpl> cli;
     {
@@ -562,6 +568,7 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
         }
       }
     }
+    bool pooled = cli != nullptr;
     if (!cli) {
       std::string err;
       cli = make_http_client(cfg, im.addr, *creds, &err);
@@ -580,6 +587,11 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
     } else {
       res = cli->Delete(path.c_str(), h);
     }
+    if (!res && pooled && stale_retry_left &&
+        (res.error() == httplib::Error::Read || res.error() == httplib::Error::Write)) {
+      stale_retry_left = false;
+      continue;
+    }
     if (!res) {
       std::string why = httplib::to_string(res.error());
       if (im.addr.tls && res.error() == httplib::Error::SSLServerVerification) {
@@ -592,7 +604,9 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
       if (im.pool.size() < 8) im.pool.emplace_back(creds->generation, std::move(cli));
     }
     int code = res->status;
-    if (code == 401 && refreshable && attempt == 0) {
+    if (code == 401 && refreshable && !refreshed) {
+      refreshed = true;
+      force_refresh = true;
       spdlog::info("event=credentials_refresh reason=unauthorized path={}", path);
       continue;
     }

