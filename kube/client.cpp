@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kube/encoding.h"
+
 extern char** environ;
 
 namespace latticeguard::kube {
@@ -64,14 +66,6 @@ X509Ptr cert_from_pem(const std::string& pem) {
 PkeyPtr key_from_pem(const std::string& pem) {
   BioPtr bio = mem_bio(pem);
   return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::string trim(std::string s) {

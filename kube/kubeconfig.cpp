@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kube/client.h"
+#include "kube/encoding.h"
 
 namespace latticeguard::kube {
 namespace {
@@ -60,32 +61,10 @@ json node_to_json(fy_node* n, int depth) {
   return nullptr;
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Result<std::string> base64_decode(const std::string& in, const std::string& field) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '=') break;
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return Error{field + ": not valid base64"};
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
+Result<std::string> decode_data(const std::string& in, const std::string& field) {
+  auto out = base64_decode(in);
+  if (!out) return Error{field + ": not valid base64"};
+  return *out;
 }
 
 std::string resolve(const std::string& path, const std::string& base_dir) {
@@ -96,7 +75,7 @@ std::string resolve(const std::string& path, const std::string& base_dir) {
 // `<field>-data` (base64) wins over `<field>` (a file, relative to the kubeconfig's directory).
 Result<std::string> data_or_file(const json& obj, const std::string& field,
                                  const std::string& base_dir) {
-  if (auto d = obj.value(field + "-data", ""); !d.empty()) return base64_decode(d, field + "-data");
+  if (auto d = obj.value(field + "-data", ""); !d.empty()) return decode_data(d, field + "-data");
   if (auto f = obj.value(field, ""); !f.empty()) {
     auto text = read_file(resolve(f, base_dir));
     if (!text) return Error{field + ": cannot read " + resolve(f, base_dir)};

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "kube/encoding.h"
+
 namespace latticeguard::kube::testing {
 namespace {
 
@@ -59,40 +61,6 @@ PemPair make_self_signed() {
     PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   });
   return p;
-}
-
-std::string base64url(const std::string& in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-  return out;
-}
-
-std::string base64url_decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 std::string api_version_of(const FakeResource& r) {
@@ -745,7 +713,8 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
   std::string start;
   uint64_t snapshot_rv = rv_;
   if (req.has_param("continue")) {
-    json tok = json::parse(base64url_decode(req.get_param_value("continue")), nullptr, false);
+    json tok = json::parse(base64_decode(req.get_param_value("continue"), true).value_or(""),
+                           nullptr, false);
     if (tok.is_discarded() || !tok.is_object() || !tok.contains("start")) {
       send_status(res, status_failure(400, "BadRequest", "continue key is not valid"));
       return;
@@ -762,7 +731,7 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
           "deleted between the time the first chunk was returned and now may show up in the "
           "list.");
       json fresh = {{"v", "meta.k8s.io/v1"}, {"rv", -1}, {"start", start}};
-      st["metadata"]["continue"] = base64url(fresh.dump());
+      st["metadata"]["continue"] = base64_encode(fresh.dump(), true);
       send_status(res, st);
       return;
     }
@@ -790,7 +759,7 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
   json md = {{"resourceVersion", std::to_string(snapshot_rv)}};
   if (remaining) {
     json tok = {{"v", "meta.k8s.io/v1"}, {"rv", snapshot_rv}, {"start", last_key + '\0'}};
-    md["continue"] = base64url(tok.dump());
+    md["continue"] = base64_encode(tok.dump(), true);
     md["remainingItemCount"] = remaining;
   } else if (r.custom) {
     md["continue"] = "";

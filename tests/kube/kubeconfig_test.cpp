@@ -5,29 +5,13 @@
 #include <fstream>
 
 #include "kube/client.h"
+#include "kube/encoding.h"
 #include "tests/kube/test_util.h"
 
 namespace latticeguard::kube {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string b64(const std::string& in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(kAlphabet[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(kAlphabet[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
 
 class KubeconfigTest : public ::testing::Test {
  protected:
@@ -64,7 +48,7 @@ clusters:
 - name: prod
   cluster:
     server: https://prod.example:6443
-    certificate-authority-data: )" + b64("CA-PROD") +
+    certificate-authority-data: )" + base64_encode("CA-PROD") +
                                         R"(
 contexts:
 - name: prod
@@ -158,12 +142,13 @@ contexts:
 TEST_F(KubeconfigTest, LoadedConfigTalksToTheServer) {
   testing::FakeApiServer api;
   ASSERT_TRUE(api.start());
-  std::string p = write("config",
-                        "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
-                        "clusters:\n- name: fake\n  cluster:\n    server: " +
-                            api.url() + "\n    certificate-authority-data: " + b64(api.ca_pem()) +
-                            "\nusers:\n- name: u\n  user:\n    token: t0k\n"
-                            "contexts:\n- name: fake\n  context: {cluster: fake, user: u}\n");
+  std::string p =
+      write("config",
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+            "clusters:\n- name: fake\n  cluster:\n    server: " +
+                api.url() + "\n    certificate-authority-data: " + base64_encode(api.ca_pem()) +
+                "\nusers:\n- name: u\n  user:\n    token: t0k\n"
+                "contexts:\n- name: fake\n  context: {cluster: fake, user: u}\n");
   api.require_tokens({"t0k"});
   auto cfg = load_kubeconfig({p}, "");
   ASSERT_TRUE(cfg) << cfg.error().message;
