@@ -60,7 +60,7 @@ std::string_view api_group(std::string_view api_version) {
   return slash == std::string_view::npos ? std::string_view{} : api_version.substr(0, slash);
 }
 
-Result<Object> Object::from_json(json doc, std::string_view default_namespace) {
+Result<Object> Object::from_json(json doc, std::string_view default_namespace, bool keep_raw) {
   if (!doc.is_object()) return Error{"object is not a mapping"};
   auto av = doc.find("apiVersion");
   if (av == doc.end()) return Error{"missing field apiVersion"};
@@ -110,12 +110,12 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace) {
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
-  auto raw = std::make_shared<json>(doc);
+  std::shared_ptr<json> raw = keep_raw ? std::make_shared<json>(doc) : nullptr;
   if (known) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
   o.doc_ = std::make_shared<const json>(std::move(doc));
-  o.raw_ = std::move(raw);
+  o.raw_ = raw ? std::shared_ptr<const json>(std::move(raw)) : o.doc_;
   return o;
 }
 

@@ -80,7 +80,10 @@ class Object {
  public:
   // Requires apiVersion, kind and metadata.name to be strings; applies schema defaults.
   // `default_namespace` is given to namespaced objects without metadata.namespace.
-  static Result<Object> from_json(json doc, std::string_view default_namespace = "");
+  // `keep_raw` false shares one document for doc() and raw(): objects from the API server are
+  // already defaulted, and only objects under review or from files are ever patched.
+  static Result<Object> from_json(json doc, std::string_view default_namespace = "",
+                                  bool keep_raw = true);
 
   const json& doc() const { return *doc_; }
   const json& raw() const { return *raw_; }
