@@ -134,6 +134,9 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
       std::move(fo.begin(), fo.end(), std::back_inserter(findings));
     }
   }
+  if (!opts.include_audit) {
+    std::erase_if(findings, [](const Finding& f) { return f.action == Action::kAudit; });
+  }
   sort_findings(findings);
   // Stable, file-ordered output: by file, then line.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {

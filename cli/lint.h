@@ -25,6 +25,8 @@ struct LintOptions {
   bool assume_lattice = false;
   bool fix = false;    // print the manifests with safe fixes applied
   bool write = false;  // with fix: rewrite the files in place
+  // `audit`-level findings belong to audit reports (DESIGN §3); lint shows them only when asked.
+  bool include_audit = false;
   // Optional base index (`lint --cluster`): the files are laid over it.
   const ObjectIndex* base = nullptr;
 };

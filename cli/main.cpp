@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
                      "Treat references to objects absent from the input as unknown");
   lint_cmd->add_flag("--assume-lattice", lint.assume_lattice,
                      "Treat Gateways whose GatewayClass is not in the input as Lattice Gateways");
+  lint_cmd->add_flag("--include-audit", lint.include_audit,
+                     "Also show audit-level findings (notices meant for audit reports)");
   lint_cmd->add_flag("--fix", lint.fix, "Print the manifests with all safe fixes applied");
   lint_cmd->add_flag("--write", lint.write, "With --fix: rewrite the files in place");
   ClusterFlags lint_cluster;
