@@ -15,9 +15,7 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLATTICEGUARD_TESTS=OFF \
  && cmake --build build -j"$(nproc)" \
- && install -D -m 0755 "$(find build -type f -name latticeguard -perm -u+x | head -n 1)" \
-      /out/usr/bin/latticeguard \
- && strip /out/usr/bin/latticeguard
+ && cmake --install build --prefix /out/usr --strip
 
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries only: what `ldd latticeguard` lists beyond libc/libstdc++.
@@ -25,9 +23,8 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcpp-httplib0.11 libssl3 libre2-9 libspdlog1.10 libfmt9 libfyaml0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/usr/bin/latticeguard /usr/bin/latticeguard
-# kubectl plugin name: `kubectl latticeguard lint -f ...` works when this is on PATH.
-RUN ln -s /usr/bin/latticeguard /usr/bin/kubectl-latticeguard
+COPY --from=build /out/usr/bin/ /usr/bin/
+# The binary and its kubectl-latticeguard link (`kubectl latticeguard lint -f ...`).
 # 65532 is the conventional "nonroot" uid/gid (distroless); the manifests run with it too.
 USER 65532:65532
 EXPOSE 8443

@@ -225,4 +225,41 @@ TEST(Cli, RulesExplainVersionAndKubectlPluginName) {
   }
 }
 
+// `cmake --install` puts the binary and the kubectl plugin link in the prefix.
+TEST(Cli, InstallPutsBinaryAndKubectlPluginInPrefix) {
+  fs::path prefix = fs::temp_directory_path() / ("lg-install-" + std::to_string(::getpid()));
+  fs::remove_all(prefix);
+  std::string cmd = "cmake --install " + std::string(LG_BINARY_DIR) + " --prefix " +
+                    prefix.string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_TRUE(fs::exists(prefix / "bin/latticeguard"));
+  ASSERT_TRUE(fs::is_symlink(prefix / "bin/kubectl-latticeguard"));
+  EXPECT_EQ(fs::read_symlink(prefix / "bin/kubectl-latticeguard"), "latticeguard");
+  CmdResult r = run("version", "", (prefix / "bin/kubectl-latticeguard").string());
+  EXPECT_NE(r.out.find("latticeguard "), std::string::npos);
+  fs::remove_all(prefix);
+}
+
+// The install manifests and the chart start `serve` with flags the binary must accept.
+TEST(Cli, DeploymentArgsAreServeFlags) {
+  CmdResult help = run("serve --help");
+  ASSERT_EQ(help.code, 0) << help.err;
+  int checked = 0;
+  for (const char* file : {"/manifests/deployment.yaml",
+                           "/charts/latticeguard/templates/deployment.yaml"}) {
+    std::ifstream in(std::string(LG_SOURCE_DIR) + file);
+    ASSERT_TRUE(in) << file;
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t at = line.find("- --");
+      if (at == std::string::npos) continue;
+      std::string flag = line.substr(at + 2);
+      flag = flag.substr(0, flag.find_first_of("= \r"));
+      EXPECT_NE(help.out.find(flag), std::string::npos) << file << ": " << flag;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
+}
+
 }  // namespace
