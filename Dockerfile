@@ -23,8 +23,9 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcpp-httplib0.11 libssl3 libre2-9 libspdlog1.10 libfmt9 libfyaml0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/usr/bin/ /usr/bin/
-# The binary and its kubectl-latticeguard link (`kubectl latticeguard lint -f ...`).
+COPY --from=build /out/usr/bin/latticeguard /usr/bin/latticeguard
+# kubectl plugin name: `kubectl latticeguard lint -f ...` works when this is on PATH.
+RUN ln -s /usr/bin/latticeguard /usr/bin/kubectl-latticeguard
 # 65532 is the conventional "nonroot" uid/gid (distroless); the manifests run with it too.
 USER 65532:65532
 EXPOSE 8443
