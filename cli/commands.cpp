@@ -60,7 +60,9 @@ Commands add_commands(CLI::App& app) {
   ServeOptions& s = st->serve_opts;
   st->serve = app.add_subcommand("serve", "Run the admission webhook (HTTPS)");
   st->serve->add_option("--listen", s.listen, "host:port to listen on")->capture_default_str();
-  st->serve->add_option("--tls-cert", s.cert_file, "Serving certificate (PEM); reloaded on change");
+  st->serve->add_option("--tls-cert", s.cert_file,
+                        "Serving certificate (PEM); reloaded on change (with "
+                        "--self-signed-certs: <cert-dir>/tls.crt)");
   st->serve->add_option("--tls-key", s.key_file, "Serving key (PEM); reloaded on change");
   st->serve->add_option("--client-ca", s.client_ca_file, "Require client certificates from this CA");
   st->serve->add_option("--config", s.config_file, "Configuration file; reloaded on change");

@@ -78,6 +78,20 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
+// The state directory stands in for the API server, whose objects all carry a creationTimestamp,
+// while the API server stamps an object under CREATE review before calling the webhook. Without a
+// stamp the files' objects would sort as "not created yet", after the reviewed object, and rules
+// that keep the oldest of several (policy-conflict) would pick the wrong one.
+ObjectPtr as_existing(const ObjectPtr& o) {
+  const json& raw = o->raw();
+  auto md = raw.find("metadata");
+  if (md == raw.end() || !md->is_object() || md->contains("creationTimestamp")) return o;
+  json doc = raw;
+  doc["metadata"]["creationTimestamp"] = "1970-01-01T00:00:00Z";
+  Result<Object> stamped = Object::from_json(std::move(doc), o->ns());
+  return stamped ? std::make_shared<const Object>(std::move(*stamped)) : o;
+}
+
 }  // namespace
 
 int run_serve(const ServeOptions& opts) {
@@ -119,7 +133,7 @@ int run_serve(const ServeOptions& opts) {
     size_t n = 0;
     for (const ManifestFile& f : loaded->files) {
       for (const ObjectPtr& o : f.objects) {
-        index.put(o);
+        index.put(as_existing(o));
         ++n;
       }
     }
@@ -140,6 +154,11 @@ int run_serve(const ServeOptions& opts) {
   so.listen = opts.listen;
   so.cert_file = opts.cert_file;
   so.key_file = opts.key_file;
+  if (opts.self_signed_certs) {
+    // Self-managed certificates are written to --cert-dir; serve them unless told otherwise.
+    if (so.cert_file.empty()) so.cert_file = opts.cert_dir + "/tls.crt";
+    if (so.key_file.empty()) so.key_file = opts.cert_dir + "/tls.key";
+  }
   so.client_ca_file = opts.client_ca_file;
   so.max_body_bytes = opts.max_body_bytes;
   so.threads = opts.threads;

@@ -208,8 +208,12 @@ std::vector<Fix> safe_fixes(const ClusterView& v, const Object& o, const Config&
   if (k == kServiceExport && (op == Operation::kCreate || op == Operation::kUpdate)) {
     if (auto f = federation_fix(o)) out.push_back(std::move(*f));
   }
+  // Rules attach some of the same fixes to their findings; offer each change once.
   for (const Finding& f : findings) {
-    if (f.fix && f.object.get() == &o) out.push_back(*f.fix);
+    if (!f.fix || f.object.get() != &o) continue;
+    if (std::none_of(out.begin(), out.end(), [&](const Fix& x) { return x.ops == f.fix->ops; })) {
+      out.push_back(*f.fix);
+    }
   }
   return out;
 }
