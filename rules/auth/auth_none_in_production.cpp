@@ -48,12 +48,15 @@ void check_route(const Object& route, RuleContext& ctx) {
                   [&](const Object* gw) { return covered(v, kGateway, gw->ns(), gw->name()); })) {
     return;
   }
+  // The namespace is the subject's own (and may be 63 characters): leave it out so the message
+  // always fits an admission warning.
   ctx.report("/metadata/namespace",
-             standalone ? "standalone " + route.kind_name() + " in production namespace " +
-                              route.ns() + " has auth type NONE; attach an IAMAuthPolicy"
-                        : route.kind_name() + " in production namespace " + route.ns() +
-                              " is open to all VPCs in the service network (auth type "
-                              "NONE); add an IAMAuthPolicy");
+             standalone ? "standalone " + route.kind_name() +
+                              " in a production namespace has auth type NONE; attach an "
+                              "IAMAuthPolicy"
+                        : route.kind_name() +
+                              " in a production namespace is open to all VPCs in the service "
+                              "network (auth type NONE); add an IAMAuthPolicy");
 }
 
 void check(const Object& o, RuleContext& ctx) {
@@ -65,8 +68,8 @@ void check(const Object& o, RuleContext& ctx) {
     check_route(o, ctx);
   } else if (!covered(v, kGateway, o.ns(), o.name())) {
     ctx.report("/metadata/namespace",
-               "Gateway in production namespace " + o.ns() +
-                   ": its service network has auth type NONE; attach an IAMAuthPolicy",
+               "Gateway in a production namespace: its service network has auth type NONE; "
+               "attach an IAMAuthPolicy",
                Level::kWarn);
   }
 }

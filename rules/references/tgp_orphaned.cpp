@@ -17,14 +17,11 @@ void check(const Object& tgp, RuleContext& ctx) {
   if (!t) return;
   std::string kind = str(*t, "kind");
   std::string name = str(*t, "name");
+  // A missing target is policy-targetref-valid's finding; say one thing per mistake.
   if (kind == "ServiceExport") {
-    if (!v.complete(kServiceExport)) return;
     const Object* e = v.find(kServiceExport, tgp.ns(), name);
-    if (!e) {
-      ctx.report("/spec/targetRef/name", "ServiceExport " + tgp.ns() + "/" + name +
-                                             " does not exist; this policy configures nothing");
-    } else if (const std::string* a = e->annotation(kFederationAnnotation);
-               !a || *a != kFederationValue) {
+    if (!e) return;
+    if (const std::string* a = e->annotation(kFederationAnnotation); !a || *a != kFederationValue) {
       ctx.report("/spec/targetRef/name",
                  "ServiceExport " + e->ns() + "/" + name +
                      " lacks the federation annotation, so no target group is built for it");
@@ -32,7 +29,6 @@ void check(const Object& tgp, RuleContext& ctx) {
     return;
   }
   if (kind != "Service") return;  // policy-targetref-valid
-  // A missing Service is policy-targetref-valid's finding; say one thing per mistake.
   if (!v.find(kService, tgp.ns(), name)) return;
   TargetUse u = service_use(v, ctx.config(), tgp.ns(), name);
   if (!u.known || !u.routes.empty() || !u.exports.empty()) return;

@@ -150,6 +150,20 @@ TEST(Cli, InputErrorsExitTwoWithFileLineColumn) {
   EXPECT_EQ(r.code, 2);
 }
 
+TEST(Cli, BothUpstreamHotelGatewaysInOneSetAreADuplicateObject) {
+  // my-hotel-gateway.yaml and my-hotel-gateway-multi-listeners.yaml both declare default/my-hotel.
+  std::string dir =
+      std::string(LG_CORPUS_DIR) + "/aws__aws-application-networking-k8s/files/examples/";
+  CmdResult r = run("lint -f " + dir + "my-hotel-gateway-multi-listeners.yaml -f " + dir +
+                    "my-hotel-gateway.yaml");
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("my-hotel-gateway.yaml:1:1: duplicate object Gateway default/my-hotel "
+                       "(first defined at " +
+                       dir + "my-hotel-gateway-multi-listeners.yaml:1:1)"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(Cli, ConfigUnknownKeysAndRuleIdsAreErrors) {
   fs::path cfg = fs::temp_directory_path() / "lg-cfg.yaml";
   std::ofstream(cfg) << "rules:\n  no-such-rule: warn\n";

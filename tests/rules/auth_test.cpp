@@ -80,7 +80,7 @@ TEST(AuthNoneInProduction, DeletingTheRoutePolicyInProductionIsDenied) {
             std::vector<std::string>{"deny HTTPRoute shop/pay /metadata/namespace " +
                                      std::string(kRule)});
   EXPECT_EQ(r.impact[0].message,
-            "HTTPRoute in production namespace shop is open to all VPCs in the service network "
+            "HTTPRoute in a production namespace is open to all VPCs in the service network "
             "(auth type NONE); add an IAMAuthPolicy");
   EXPECT_LE(r.impact[0].message.size(), 120u);
 }

@@ -14,57 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kLatticeClass = R"(
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: amazon-vpc-lattice}
-spec: {controllerName: application-networking.k8s.aws/gateway-api-controller}
-)";
-
-std::string corpus(const std::string& rel) { return std::string(LG_CORPUS_DIR) + "/" + rel; }
-
-void put(World& w, json doc) {
-  Result<Object> o = Object::from_json(std::move(doc), "default");
-  ASSERT_TRUE(o) << o.error().message;
-  ObjectPtr p = std::make_shared<const Object>(std::move(*o));
-  w.index.put(p);
-  w.objects.push_back(p);
-}
-
-// Loads upstream Gateway API examples as if they targeted VPC Lattice: every route's parentRefs
-// point at Gateway "lattice-gw" in the route's namespace (HTTP, HTTPS with an ACM certificate,
-// TLS passthrough listeners); Gateways of the files keep their own, non-Lattice, class.
-World repointed(const std::vector<std::string>& files) {
-  World w;
-  w.add_text(kLatticeClass, "class.yaml");
-  std::set<std::string> namespaces;
-  for (const std::string& f : files) {
-    Result<ManifestFile> m = decode_manifest(read_file(f), f, "default");
-    EXPECT_TRUE(m) << f;
-    if (!m) continue;
-    for (const ObjectPtr& o : m->objects) {
-      json raw = o->raw();
-      if (is_route(o->kind())) {
-        for (json& ref : raw["spec"]["parentRefs"]) ref = {{"name", "lattice-gw"}};
-        namespaces.insert(o->ns());
-      }
-      put(w, std::move(raw));
-    }
-  }
-  for (const std::string& ns : namespaces) {
-    put(w, json::parse(R"({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-      "metadata": {"name": "lattice-gw", "namespace": ")" +
-                       ns + R"("},
-      "spec": {"gatewayClassName": "amazon-vpc-lattice", "listeners": [
-        {"name": "http", "protocol": "HTTP", "port": 80},
-        {"name": "https", "protocol": "HTTPS", "port": 443, "tls": {"options": {
-          "application-networking.k8s.aws/certificate-arn":
-            "arn:aws:acm:us-west-2:123456789012:certificate/abc"}}},
-        {"name": "tls", "protocol": "TLS", "port": 8443, "tls": {"mode": "Passthrough"}}]}})"));
-  }
-  return w;
-}
-
 std::vector<std::string> matching(const std::string& dir, const std::string& prefix,
                                   const std::string& infix = "") {
   std::vector<std::string> out;
@@ -137,7 +86,7 @@ TEST(CatalogueB, GatewayApiTlsRoutingHasTheShapeLatticeServes) {
   raw["apiVersion"] = "gateway.networking.k8s.io/v1alpha2";
   raw["spec"].erase("hostnames");
   old.objects.erase(route);
-  put(old, raw);
+  old.add_json(raw);
   EXPECT_EQ(describe(old.lint_rule("tlsroute-shape")),
             (std::vector<std::string>{"deny TLSRoute default/example-route /apiVersion",
                                       "deny TLSRoute default/example-route /spec/hostnames"}));

@@ -11,16 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> yaml_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(Corpus, EveryExampleFileLintsWithoutCrashing) {
   std::vector<std::string> dirs = {
       std::string(LG_CORPUS_DIR) + "/aws__aws-application-networking-k8s/files/examples",
