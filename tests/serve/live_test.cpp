@@ -82,8 +82,7 @@ TEST_F(Live, ServeFollowsTheClusterThroughTheWatchCache) {
   json answer;
   EXPECT_TRUE(eventually([&] {
     answer = https.review("/validate", review);
-    return response_of(answer).value("allowed", false) &&
-           !response_of(answer).contains("warnings");
+    return response_of(answer).value("allowed", false) && !response_of(answer).contains("warnings");
   })) << answer.dump();
 
   ASSERT_TRUE(api_.delete_object("", "services", "webhook-test", "parking"));
