@@ -392,18 +392,26 @@ void Cache::run(Kind& k) {
           json& md = ev.object["metadata"];
           std::string new_rv = md.value("resourceVersion", "");
           uint64_t delta = 0;
+          int64_t added = 0;  // the object count follows the events between LISTs
           if (ev.type == "ADDED" || ev.type == "MODIFIED") {
             strip_object(ev.object, k.type);
             sink_.upsert(std::move(ev.object));
             delta = 1;
+            added = ev.type == "ADDED" ? 1 : 0;
           } else if (ev.type == "DELETED") {
             sink_.remove(k.type.group, k.type.kind, md.value("namespace", ""),
                          md.value("name", ""));
             delta = 1;
+            added = -1;
           }
           if (!new_rv.empty()) rv = new_rv;
           std::lock_guard lock(mu_);
           k.stats.events += delta;
+          if (added > 0) {
+            ++k.stats.objects;
+          } else if (added < 0 && k.stats.objects > 0) {
+            --k.stats.objects;
+          }
           k.stats.resource_version = rv;
           return true;
         },

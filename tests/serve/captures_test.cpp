@@ -33,10 +33,14 @@ class Captures : public ::testing::Test {
       fs::copy_file(e.path(), state / e.path().filename());
     }
     fs::copy_file(kCaptures / "manifests" / "namespace.yaml", state / "namespace.yaml");
-    serve_ = ServeProcess::start({"--tls-cert", certs_->cert.string(), "--tls-key",
-                                  certs_->key.string(), "--cluster-state", state.string()},
-                                 tmp_->path / "serve.log")
-                 .release();
+    // With a hostname domain, routes created without hostnames get a patch.
+    fs::path config = tmp_->path / "config.yaml";
+    write_file(config, "defaultHostname: {domain: example.com}\n");
+    serve_ =
+        ServeProcess::start({"--tls-cert", certs_->cert.string(), "--tls-key", certs_->key.string(),
+                             "--cluster-state", state.string(), "--config", config.string()},
+                            tmp_->path / "serve.log")
+            .release();
     ASSERT_NE(serve_, nullptr);
     HttpsClient https(serve_->port(), certs_->ca);
     answers_ = new std::map<std::string, Answer>();
@@ -111,14 +115,29 @@ void expect_well_formed(const Answer& a, const json& answer, const std::string& 
 
 TEST_F(Captures, EveryCaptureGetsAWellFormedAnswerFromBothEndpoints) {
   size_t n = 0;
+  std::vector<std::string> patched;
   for (const auto& [file, a] : *answers_) {
     expect_well_formed(a, a.validate, "/validate");
     expect_well_formed(a, a.mutate, "/mutate");
     // The mutating endpoint never denies (validation does).
     EXPECT_TRUE(response_of(a.mutate).value("allowed", false)) << file;
+    if (response_of(a.mutate).contains("patch")) patched.push_back(file);
     ++n;
   }
   EXPECT_EQ(n, 90u) << "45 captures for each Gateway API version";
+  // HTTPRoutes parking and denied-route are created without hostnames (dry run or not).
+  std::vector<std::string> want;
+  for (std::string dir : {"gateway-api-v1.1.0/", ""}) {
+    for (const char* f : {"httproute_create.json", "httproute_create_dryrun.json",
+                          "httproute_create_dryrun_deny.json"}) {
+      want.push_back(dir + f);
+    }
+  }
+  EXPECT_EQ(patched, want);
+  EXPECT_EQ(answer("httproute_create.json")
+                .request["request"]["object"]
+                .patch(patch_of(answer("httproute_create.json").mutate))["spec"]["hostnames"],
+            json::array({"parking.webhook-test.example.com"}));
 }
 
 TEST_F(Captures, DryRunIsDecidedExactlyLikeItsTwin) {

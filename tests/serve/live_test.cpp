@@ -77,9 +77,13 @@ TEST_F(Live, ServeFollowsTheClusterThroughTheWatchCache) {
   HttpsClient https(s->port(), certs_.ca);
   ASSERT_TRUE(eventually([&] { return https.get("/readyz").status == 200; })) << s->log();
 
+  // /readyz is 200 before the cache syncs (failOpenUntilSynced); answers say so until it has.
   json review = review_for(route("webhook-test", "live", "parking"), "CREATE");
-  json answer = https.review("/validate", review);
-  EXPECT_TRUE(response_of(answer).value("allowed", false)) << answer.dump();
+  json answer;
+  EXPECT_TRUE(eventually([&] {
+    answer = https.review("/validate", review);
+    return response_of(answer).value("allowed", false) && !response_of(answer).contains("warnings");
+  })) << answer.dump();
 
   ASSERT_TRUE(api_.delete_object("", "services", "webhook-test", "parking"));
   EXPECT_TRUE(eventually([&] {
@@ -89,10 +93,12 @@ TEST_F(Live, ServeFollowsTheClusterThroughTheWatchCache) {
   EXPECT_NE(message_of(https.review("/validate", review)).find("[backendref-not-found]"),
             std::string::npos);
 
+  // The gauges are refreshed every few seconds: one Deployment (parking), Service gone.
   EXPECT_TRUE(eventually([&] {
     std::string m = https.get("/metrics").body;
-    return m.find("latticeguard_cache_objects{") != std::string::npos &&
-           m.find("latticeguard_cache_synced{") != std::string::npos;
+    return m.find("latticeguard_cache_objects{kind=\"Deployment\"} 1\n") != std::string::npos &&
+           m.find("latticeguard_cache_objects{kind=\"Service\"} 0\n") != std::string::npos &&
+           m.find("latticeguard_cache_synced{kind=\"HTTPRoute\"} 1\n") != std::string::npos;
   })) << https.get("/metrics").body;
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <set>
+#include <sstream>
 
 #include "tests/serve/serve_util.h"
 
@@ -222,14 +223,24 @@ TEST_F(ServeBehaviour, ConfigReloadKeepsTheOldConfigWhenTheNewOneIsInvalid) {
   EXPECT_NE(warnings.find("backendref-not-found"), std::string::npos) << warnings;
 }
 
-TEST_F(ServeBehaviour, MetricsCountRequestsAndFindings) {
-  ASSERT_NO_FATAL_FAILURE(start());
+TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
+  ASSERT_NO_FATAL_FAILURE(start({"--log-format", "json"}));
   https_->review("/validate", review_for(route_to_missing_service(), "CREATE"));
   HttpResult m = https_->get("/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("latticeguard_admission_requests_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("latticeguard_findings_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("backendref-not-found"), std::string::npos) << m.body;
+
+  // Log shippers parse every line.
+  std::istringstream log(serve_->log());
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) {
+    json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("level") && j.contains("msg")) << line;
+  }
+  EXPECT_GE(lines, 3);
+  EXPECT_NE(serve_->log().find("event=admission"), std::string::npos) << serve_->log();
 }
 
 TEST_F(ServeBehaviour, SigtermTurnsReadinessOffAndExitsZero) {
