@@ -41,8 +41,9 @@ void prune_pod_spec(json& pod_spec) {
 
 void prune_metadata(json& md) {
   if (!md.is_object()) return;
-  for (const char* f : {"managedFields", "creationTimestamp", "generation", "selfLink",
-                        "generateName", "finalizers"}) {
+  // creationTimestamp stays: policy-conflict keeps the oldest of several policies, as the
+  // controller does.
+  for (const char* f : {"managedFields", "generation", "selfLink", "generateName", "finalizers"}) {
     md.erase(f);
   }
   if (auto a = md.find("annotations"); a != md.end() && a->is_object()) {

@@ -238,6 +238,8 @@ TEST(StripTest, DeploymentsFromTheCaptureKeepWhatRulesRead) {
     EXPECT_EQ(item["apiVersion"], "apps/v1");
     EXPECT_EQ(item["kind"], "Deployment");
     EXPECT_FALSE(item["metadata"].contains("managedFields"));
+    // Rules order competing policies by age, as the controller does.
+    EXPECT_EQ(item["metadata"]["creationTimestamp"], before["metadata"]["creationTimestamp"]);
     EXPECT_EQ(item["spec"]["selector"], before["spec"]["selector"]);
     EXPECT_EQ(item["spec"]["template"]["metadata"]["labels"],
               before["spec"]["template"]["metadata"]["labels"]);
