@@ -220,32 +220,11 @@ std::vector<Fix> safe_fixes(const ClusterView& v, const Object& o, const Config&
 
 namespace {
 
-std::vector<std::string> split_pointer(std::string_view p) {
-  std::vector<std::string> out;
-  size_t pos = 1;
-  while (!p.empty() && pos <= p.size()) {
-    size_t next = p.find('/', pos);
-    if (next == std::string_view::npos) next = p.size();
-    std::string tok;
-    for (size_t i = pos; i < next; ++i) {
-      if (p[i] == '~' && i + 1 < next) {
-        tok += p[i + 1] == '1' ? '/' : '~';
-        ++i;
-      } else {
-        tok += p[i];
-      }
-    }
-    out.push_back(std::move(tok));
-    pos = next + 1;
-  }
-  return out;
-}
-
 // Applies one "add"/"replace" op without exceptions; false when it does not apply.
 bool apply_op(json& doc, const json& op) {
   if (!op.is_object() || !op.contains("path") || !op["path"].is_string()) return false;
   std::string kind = op.value("op", "");
-  std::vector<std::string> segs = split_pointer(op["path"].get<std::string>());
+  std::vector<std::string> segs = pointer_tokens(op["path"].get<std::string>());
   if (segs.empty() || (kind != "add" && kind != "replace")) return false;
   json* cur = &doc;
   for (size_t i = 0; i + 1 < segs.size(); ++i) {

@@ -265,7 +265,7 @@ class LazySourceMap final : public SourceMap {
   const std::string& file() const override { return file_; }
 
   std::pair<int, int> position(std::string_view pointer) const override {
-    std::vector<std::string> want = split(pointer);
+    std::vector<std::string> want = pointer_tokens(pointer);
     std::string_view slice(text_->data() + begin_, end_ - begin_);
     Parser parser(slice);
     if (!parser.parser) return {line_offset_ + 1, 1};
@@ -333,27 +333,6 @@ class LazySourceMap final : public SourceMap {
   }
 
  private:
-  static std::vector<std::string> split(std::string_view pointer) {
-    std::vector<std::string> out;
-    size_t pos = 1;
-    while (pos <= pointer.size() && !pointer.empty()) {
-      size_t next = pointer.find('/', pos);
-      if (next == std::string_view::npos) next = pointer.size();
-      std::string tok;
-      for (size_t i = pos; i < next; ++i) {
-        if (pointer[i] == '~' && i + 1 < next) {
-          tok += pointer[i + 1] == '1' ? '/' : '~';
-          ++i;
-        } else {
-          tok += pointer[i];
-        }
-      }
-      out.push_back(std::move(tok));
-      pos = next + 1;
-    }
-    return out;
-  }
-
   std::shared_ptr<const std::string> text_;
   std::string file_;
   size_t begin_, end_;
@@ -496,28 +475,6 @@ fy_node* node_at(fy_node* root, const std::vector<std::string>& segs, size_t n) 
   return cur;
 }
 
-std::vector<std::string> split_pointer(const std::string& p) {
-  std::vector<std::string> out;
-  size_t pos = 1;
-  while (!p.empty() && pos <= p.size()) {
-    size_t next = p.find('/', pos);
-    if (next == std::string::npos) next = p.size();
-    std::string tok = p.substr(pos, next - pos);
-    std::string un;
-    for (size_t i = 0; i < tok.size(); ++i) {
-      if (tok[i] == '~' && i + 1 < tok.size()) {
-        un += tok[i + 1] == '1' ? '/' : '~';
-        ++i;
-      } else {
-        un += tok[i];
-      }
-    }
-    out.push_back(un);
-    pos = next + 1;
-  }
-  return out;
-}
-
 // YAML text for a value, in block style so inserted fields read like the rest of the file.
 bool plain_safe(const std::string& s) {
   static const RE2 kPlain("[A-Za-z/][A-Za-z0-9/._-]*");
@@ -578,7 +535,7 @@ Status apply_op(fy_document* fyd, const json& op) {
   std::string kind = op.value("op", "");
   std::string path = op.value("path", "");
   if (kind != "add" && kind != "replace") return Error{"unsupported fix operation " + kind};
-  std::vector<std::string> segs = split_pointer(path);
+  std::vector<std::string> segs = pointer_tokens(path);
   if (segs.empty()) return Error{"fix operation on the document root"};
   fy_node* parent = node_at(fy_document_root(fyd), segs, segs.size() - 1);
   if (!parent) return Error{"fix path " + path + " has no parent in the file"};

@@ -187,11 +187,10 @@ std::string pointer_join(std::string_view base, size_t index) {
   return out;
 }
 
-std::string field_path(std::string_view pointer) {
-  if (pointer.empty()) return "(object)";
-  std::string out;
+std::vector<std::string> pointer_tokens(std::string_view pointer) {
+  std::vector<std::string> out;
   size_t pos = 1;
-  while (pos <= pointer.size()) {
+  while (!pointer.empty() && pos <= pointer.size()) {
     size_t next = pointer.find('/', pos);
     if (next == std::string_view::npos) next = pointer.size();
     std::string tok;
@@ -203,6 +202,16 @@ std::string field_path(std::string_view pointer) {
         tok += pointer[i];
       }
     }
+    out.push_back(std::move(tok));
+    pos = next + 1;
+  }
+  return out;
+}
+
+std::string field_path(std::string_view pointer) {
+  if (pointer.empty()) return "(object)";
+  std::string out;
+  for (const std::string& tok : pointer_tokens(pointer)) {
     bool numeric = !tok.empty() && std::all_of(tok.begin(), tok.end(), ::isdigit);
     if (numeric) {
       out += "[" + tok + "]";
@@ -212,7 +221,6 @@ std::string field_path(std::string_view pointer) {
       if (!out.empty()) out += '.';
       out += tok;
     }
-    pos = next + 1;
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "rules/core/result.h"
 
@@ -132,6 +133,8 @@ struct ObjectKeyHash {
 std::string pointer_escape(std::string_view token);  // "~" -> "~0", "/" -> "~1"
 std::string pointer_join(std::string_view base, std::string_view token);
 std::string pointer_join(std::string_view base, size_t index);
+// "/spec/a~1b/0" -> {"spec", "a/b", "0"}; "" -> {}.
+std::vector<std::string> pointer_tokens(std::string_view pointer);
 // "/spec/rules/1/backendRefs/0" -> "spec.rules[1].backendRefs[0]"; "" -> "(object)".
 std::string field_path(std::string_view pointer);
 
