@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
 #include "cli/output.h"
 #include "rules/core/engine.h"
@@ -107,16 +108,21 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
 
   ObjectIndex index = opts.base ? *opts.base : ObjectIndex();
   if (!opts.base) index.set_all_complete(!opts.open_world);
-  std::map<ObjectKey, std::string> seen;  // identity -> "file:line"
+  // Positions re-parse a document, so they are looked up only for the error message.
+  auto where = [](const Object& o) {
+    auto [line, col] = o.source() ? o.source()->position("") : std::pair{0, 0};
+    std::string file = o.source() ? o.source()->file() : "";
+    return file + ":" + std::to_string(line) + ":" + std::to_string(col);
+  };
+  std::unordered_map<ObjectKey, const Object*, ObjectKeyHash> seen;
   int objects = 0;
   for (const ManifestFile& f : loaded->files) {
+    seen.reserve(seen.size() + f.objects.size());
     for (const ObjectPtr& o : f.objects) {
-      auto [line, col] = o->source() ? o->source()->position("") : std::pair{0, 0};
-      std::string where = f.path + ":" + std::to_string(line) + ":" + std::to_string(col);
-      auto [it, fresh] = seen.emplace(ObjectKey::of(*o), where);
+      auto [it, fresh] = seen.emplace(ObjectKey::of(*o), o.get());
       if (!fresh) {
-        err << "latticeguard: " << where << ": duplicate object " << o->display()
-            << " (first defined at " << it->second << ")\n";
+        err << "latticeguard: " << where(*o) << ": duplicate object " << o->display()
+            << " (first defined at " << where(*it->second) << ")\n";
         return 2;
       }
       index.put(o);
@@ -168,8 +174,8 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
           changed = true;
         }
       }
-      Result<std::string> text =
-          changed ? apply_ops_to_yaml(loaded->texts[i], doc_ops) : Result<std::string>(loaded->texts[i]);
+      Result<std::string> text = changed ? apply_ops_to_yaml(loaded->texts[i], doc_ops)
+                                         : Result<std::string>(loaded->texts[i]);
       if (!text) {
         err << "latticeguard: " << f.path << ": cannot apply fixes: " << text.error().message
             << "\n";

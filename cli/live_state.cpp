@@ -1,5 +1,6 @@
 #include "cli/live_state.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -70,11 +71,19 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
     dirty_ = true;
   }
   void set_synced(const std::string& group, const std::string& kind, bool synced) override {
-    std::lock_guard lock(mu_);
-    working_.set_complete(Kind{group, kind}, synced);
-    synced_[{group, kind}] = synced;
-    dirty_ = true;
-    publish_locked();  // readiness and completeness should not lag
+    bool first_sync = false;
+    {
+      std::lock_guard lock(mu_);
+      working_.set_complete(Kind{group, kind}, synced);
+      synced_[{group, kind}] = synced;
+      dirty_ = true;
+      publish_locked();  // readiness and completeness should not lag
+      first_sync = !trimmed_ && synced_locked();
+      trimmed_ = trimmed_ || first_sync;
+    }
+    // The initial LISTs parse whole pages and keep a small part of each object; glibc keeps the
+    // freed rest in its arenas (one per watch thread). Hand it back once, when all are listed.
+    if (first_sync) malloc_trim(0);
   }
   void set_available(const std::string& group, const std::string& kind, bool available) override {
     std::lock_guard lock(mu_);
@@ -88,6 +97,11 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
   std::shared_ptr<const ObjectIndex> snapshot() const override { return published_.load(); }
   bool synced() const override {
     std::lock_guard lock(mu_);
+    return synced_locked();
+  }
+
+ private:
+  bool synced_locked() const {
     if (available_.empty()) return false;
     for (const auto& [k, avail] : available_) {
       if (!avail) continue;
@@ -97,7 +111,6 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
     return true;
   }
 
- private:
   void publish_locked() {
     published_.store(std::make_shared<const ObjectIndex>(working_));
     dirty_ = false;
@@ -114,6 +127,7 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool dirty_ = false;
+  bool trimmed_ = false;
   ObjectIndex working_;
   std::atomic<std::shared_ptr<const ObjectIndex>> published_;
   std::map<std::pair<std::string, std::string>, bool> synced_, available_;
@@ -129,10 +143,14 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& s) {
   if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   long n = std::stol(num);
   switch (unit) {
-    case 's': return std::chrono::seconds(n);
-    case 'm': return std::chrono::seconds(n * 60);
-    case 'h': return std::chrono::seconds(n * 3600);
-    default: return std::nullopt;
+    case 's':
+      return std::chrono::seconds(n);
+    case 'm':
+      return std::chrono::seconds(n * 60);
+    case 'h':
+      return std::chrono::seconds(n * 3600);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -176,20 +194,24 @@ class LiveClusterImpl final : public LiveCluster {
  public:
   LiveClusterImpl(const ServeOptions& opts, webhook::Metrics& metrics,
                   std::unique_ptr<kube::Client> client)
-      : opts_(opts), metrics_(metrics), client_(std::move(client)),
-        state_(std::make_shared<CowState>(100ms)), cache_(*client_, *state_) {}
+      : opts_(opts),
+        metrics_(metrics),
+        client_(std::move(client)),
+        state_(std::make_shared<CowState>(100ms)),
+        cache_(*client_, *state_) {}
 
   Status init() {
     if (Status s = cache_.start(); !s) return s;
-    auto& objects = metrics_.gauge("latticeguard_cache_objects", "Objects in the watch cache.",
-                                   {"kind"});
-    auto& synced = metrics_.gauge("latticeguard_cache_synced",
-                                  "1 when the kind has been listed and is being watched.", {"kind"});
+    auto& objects =
+        metrics_.gauge("latticeguard_cache_objects", "Objects in the watch cache.", {"kind"});
+    auto& synced =
+        metrics_.gauge("latticeguard_cache_synced",
+                       "1 when the kind has been listed and is being watched.", {"kind"});
     auto& relists = metrics_.gauge("latticeguard_cache_relists",
                                    "LISTs after the first (410 Gone, errors), per kind.", {"kind"});
-    auto& restarts = metrics_.gauge("latticeguard_cache_watch_restarts",
-                                    "Watches that ended and were started again, per kind.",
-                                    {"kind"});
+    auto& restarts =
+        metrics_.gauge("latticeguard_cache_watch_restarts",
+                       "Watches that ended and were started again, per kind.", {"kind"});
     stats_.start(5s, [&, this] {
       for (const kube::KindStats& k : cache_.stats()) {
         objects.set({k.kind}, static_cast<double>(k.objects));
@@ -220,7 +242,8 @@ class LiveClusterImpl final : public LiveCluster {
     }
     std::optional<std::chrono::seconds> every = parse_duration(opts_.audit_interval);
     if (!every) {
-      spdlog::error("event=audit_disabled reason=\"bad --audit-interval {}\"", opts_.audit_interval);
+      spdlog::error("event=audit_disabled reason=\"bad --audit-interval {}\"",
+                    opts_.audit_interval);
       return;
     }
     if (every->count() == 0) return;
@@ -287,9 +310,10 @@ class LiveClusterImpl final : public LiveCluster {
       spdlog::error("event=audit_failed error=\"{}\"", w.error().message);
       return;
     }
-    spdlog::info("event=audit objects={} findings={} reports_created={} reports_updated={} "
-                 "reports_deleted={} ms={}",
-                 run.checked.size(), run.findings.size(), w->created, w->updated, w->deleted, ms);
+    spdlog::info(
+        "event=audit objects={} findings={} reports_created={} reports_updated={} "
+        "reports_deleted={} ms={}",
+        run.checked.size(), run.findings.size(), w->created, w->updated, w->deleted, ms);
   }
 
   // Self-managed certificates: the Secret is the source of truth shared by all replicas; the
@@ -331,8 +355,9 @@ class LiveClusterImpl final : public LiveCluster {
       }
       if (changed) {
         nlohmann::json body = certs::secret_json(opts_.cert_secret, ns, bundle, rv);
-        Result<nlohmann::json> w = secret ? client_->update(path, body)
-                                          : client_->create("/api/v1/namespaces/" + ns + "/secrets", body);
+        Result<nlohmann::json> w =
+            secret ? client_->update(path, body)
+                   : client_->create("/api/v1/namespaces/" + ns + "/secrets", body);
         if (!w) {
           if (kube::is_conflict(w.error())) continue;  // another replica won: take theirs
           return Error{"write certificate Secret: " + w.error().message};

@@ -9,22 +9,32 @@ enum class Shape { kObject, kArray, kString, kInteger, kBool };
 
 const char* shape_name(Shape s) {
   switch (s) {
-    case Shape::kObject: return "a mapping";
-    case Shape::kArray: return "a list";
-    case Shape::kString: return "a string";
-    case Shape::kInteger: return "an integer";
-    case Shape::kBool: return "a boolean";
+    case Shape::kObject:
+      return "a mapping";
+    case Shape::kArray:
+      return "a list";
+    case Shape::kString:
+      return "a string";
+    case Shape::kInteger:
+      return "an integer";
+    case Shape::kBool:
+      return "a boolean";
   }
   return "?";
 }
 
 bool has_shape(const json& j, Shape s) {
   switch (s) {
-    case Shape::kObject: return j.is_object();
-    case Shape::kArray: return j.is_array();
-    case Shape::kString: return j.is_string();
-    case Shape::kInteger: return j.is_number_integer();
-    case Shape::kBool: return j.is_boolean();
+    case Shape::kObject:
+      return j.is_object();
+    case Shape::kArray:
+      return j.is_array();
+    case Shape::kString:
+      return j.is_string();
+    case Shape::kInteger:
+      return j.is_number_integer();
+    case Shape::kBool:
+      return j.is_boolean();
   }
   return false;
 }
@@ -32,7 +42,18 @@ bool has_shape(const json& j, Shape s) {
 // Walks the document, checking shapes and filling defaults. The first shape error stops it.
 class Defaulter {
  public:
+  explicit Defaulter(bool dry_run) : dry_run_(dry_run) {}
   Status error = Ok{};
+  bool changed = false;
+
+  // Every write goes through this. A dry run records that a default would be written and
+  // stops the walk (through `error`, which every step checks) instead of writing it.
+  bool may_write() {
+    if (!dry_run_) return true;
+    changed = true;
+    error = Error{"a default would be written"};
+    return false;
+  }
 
   // Returns the child if present with the expected shape; records an error on a wrong shape.
   json* get(json& parent, const std::string& ptr, const char* key, Shape s) {
@@ -65,9 +86,14 @@ class Defaulter {
       fn((*arr)[i], p);
     }
   }
-  static void set_default(json& obj, const char* key, json value) {
+
+ private:
+  bool dry_run_;
+
+ public:
+  void set_default(json& obj, const char* key, json value) {
     auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) obj[key] = std::move(value);
+    if ((it == obj.end() || it->is_null()) && may_write()) obj[key] = std::move(value);
   }
 
   void parent_refs(json& spec) {
@@ -107,26 +133,26 @@ class Defaulter {
   void http_route(json& doc) {
     json* spec = get(doc, "", "spec", Shape::kObject);
     if (!spec) {
-      if (!error) return;
+      if (!error || !may_write()) return;
       doc["spec"] = json::object();
       spec = &doc["spec"];
     }
     parent_refs(*spec);
     check(*spec, "/spec", "hostnames", Shape::kArray);
     json default_match = {{"path", {{"type", "PathPrefix"}, {"value", "/"}}}};
-    if (!spec->contains("rules") || (*spec)["rules"].is_null()) {
+    if ((!spec->contains("rules") || (*spec)["rules"].is_null()) && may_write()) {
       (*spec)["rules"] = json::array({json{{"matches", json::array({default_match})}}});
     }
     each(get(*spec, "/spec", "rules", Shape::kArray), "/spec/rules",
          [&](json& rule, const std::string& rp) {
-           if (!rule.contains("matches") || rule["matches"].is_null()) {
+           if ((!rule.contains("matches") || rule["matches"].is_null()) && may_write()) {
              rule["matches"] = json::array({default_match});
            }
            check(rule, rp, "filters", Shape::kArray);
            each(get(rule, rp, "matches", Shape::kArray), rp + "/matches",
                 [&](json& m, const std::string& mp) {
                   json* path = get(m, mp, "path", Shape::kObject);
-                  if (!path && error) {
+                  if (!path && error && may_write()) {
                     m["path"] = default_match["path"];
                   } else if (path) {
                     set_default(*path, "type", "PathPrefix");
@@ -179,11 +205,11 @@ class Defaulter {
            check(l, lp, "protocol", Shape::kString);
            check(l, lp, "port", Shape::kInteger);
            check(l, lp, "hostname", Shape::kString);
-           if (!l.contains("allowedRoutes") || l["allowedRoutes"].is_null()) {
+           if ((!l.contains("allowedRoutes") || l["allowedRoutes"].is_null()) && may_write()) {
              l["allowedRoutes"] = json::object();
            }
            if (json* ar = get(l, lp, "allowedRoutes", Shape::kObject)) {
-             if (!ar->contains("namespaces") || (*ar)["namespaces"].is_null()) {
+             if ((!ar->contains("namespaces") || (*ar)["namespaces"].is_null()) && may_write()) {
                (*ar)["namespaces"] = json::object();
              }
              if (json* ns = get(*ar, lp + "/allowedRoutes", "namespaces", Shape::kObject)) {
@@ -254,8 +280,8 @@ class Defaulter {
 
 }  // namespace
 
-Status apply_schema_defaults(Kind kind, json& doc) {
-  Defaulter d;
+namespace {
+void walk(Defaulter& d, Kind kind, json& doc) {
   if (kind == kHTTPRoute) {
     d.http_route(doc);
   } else if (kind == kGRPCRoute) {
@@ -271,7 +297,20 @@ Status apply_schema_defaults(Kind kind, json& doc) {
   } else if (is_workload(kind)) {
     d.pod_template(doc, kind);
   }
+}
+}  // namespace
+
+Status apply_schema_defaults(Kind kind, json& doc) {
+  Defaulter d(/*dry_run=*/false);
+  walk(d, kind, doc);
   return d.error;
+}
+
+bool schema_defaults_change(Kind kind, const json& doc) {
+  Defaulter d(/*dry_run=*/true);
+  // A dry run only reads: lookups of keys it has just seen, never insertions.
+  walk(d, kind, const_cast<json&>(doc));
+  return d.changed;
 }
 
 }  // namespace latticeguard

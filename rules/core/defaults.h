@@ -14,5 +14,8 @@
 namespace latticeguard {
 
 Status apply_schema_defaults(Kind kind, json& doc);
+// Whether apply_schema_defaults would write anything (false on a shape error, which it reports):
+// callers keep a pristine copy of the document only when it would.
+bool schema_defaults_change(Kind kind, const json& doc);
 
 }  // namespace latticeguard

@@ -37,8 +37,7 @@ struct Parser {
     diag.reset(fy_diag_create(&dcfg));
     if (diag) fy_diag_set_collect_errors(diag.get(), true);
     fy_parse_cfg cfg{};
-    cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
-                                                FYPCF_DISABLE_RECYCLING);
+    cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2);
     cfg.diag = diag.get();
     parser.reset(fy_parser_create(&cfg));
     if (parser) fy_parser_set_string(parser.get(), text.data(), text.size());
@@ -115,7 +114,8 @@ json resolve_scalar(fy_event* ev) {
   if (is_int(text, i)) return i;
   double d;
   if (is_float(text, d)) return d;
-  if (text == ".inf" || text == ".Inf" || text == "+.inf") return std::numeric_limits<double>::infinity();
+  if (text == ".inf" || text == ".Inf" || text == "+.inf")
+    return std::numeric_limits<double>::infinity();
   return std::string(text);
 }
 
@@ -127,7 +127,8 @@ std::pair<int, int> mark_of(fy_event* ev) {
 // Builds one JSON value per document from the event stream, with depth and duplicate-key checks.
 class Builder {
  public:
-  Builder(const DecodeLimits& limits, int line_offset) : limits_(limits), line_offset_(line_offset) {}
+  Builder(const DecodeLimits& limits, int line_offset)
+      : limits_(limits), line_offset_(line_offset) {}
 
   // Consumes events until the document ends. Returns the document value (null when empty).
   // `start` receives the document's first byte offset and line (0-based) in the stream.
@@ -137,7 +138,7 @@ class Builder {
       json* value;
       bool mapping;
       bool have_key = false;
-      std::string key = {};
+      json* slot = nullptr;
       std::pair<int, int> key_mark = {};
     };
     std::vector<Frame> stack;
@@ -164,16 +165,19 @@ class Builder {
             return err("mapping keys must be scalars", mark);
           }
         }
-        f.key = v.get<std::string>();
-        if (f.value->contains(f.key)) return err("duplicate key \"" + f.key + "\"", mark);
+        // The slot is made now (one map lookup per key); a null value is what an empty
+        // YAML value resolves to anyway, and the value replaces it below.
+        auto [it, fresh] =
+            f.value->get_ref<json::object_t&>().try_emplace(std::move(v.get_ref<std::string&>()));
+        if (!fresh) return err("duplicate key \"" + it->first + "\"", mark);
+        f.slot = &it->second;
         f.have_key = true;
         f.key_mark = mark;
         return nullptr;
       }
       f.have_key = false;
-      json& slot = (*f.value)[f.key];
-      slot = std::move(v);
-      return &slot;
+      *f.slot = std::move(v);
+      return f.slot;
     };
 
     while (true) {
@@ -257,9 +261,12 @@ class Builder {
 // line, so decoding pays nothing for positions.
 class LazySourceMap final : public SourceMap {
  public:
-  LazySourceMap(std::shared_ptr<const std::string> text, std::string file, size_t begin,
-                size_t end, int line_offset)
-      : text_(std::move(text)), file_(std::move(file)), begin_(begin), end_(end),
+  LazySourceMap(std::shared_ptr<const std::string> text, std::string file, size_t begin, size_t end,
+                int line_offset)
+      : text_(std::move(text)),
+        file_(std::move(file)),
+        begin_(begin),
+        end_(end),
         line_offset_(line_offset) {}
 
   const std::string& file() const override { return file_; }
@@ -393,8 +400,8 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
                  1, 1};
   }
   if (std::memchr(bytes.data(), '\0', bytes.size()) != nullptr) {
-    size_t at = static_cast<const char*>(std::memchr(bytes.data(), '\0', bytes.size())) -
-                bytes.data();
+    size_t at =
+        static_cast<const char*>(std::memchr(bytes.data(), '\0', bytes.size())) - bytes.data();
     return Error{"binary data (NUL byte): not a YAML or JSON file", count_lines(bytes, at) + 1, 1};
   }
   auto text = std::make_shared<const std::string>(bytes);
@@ -499,8 +506,11 @@ void block_yaml(const json& v, int indent, std::string& out) {
         out += "\n";
         block_yaml(x, x.is_array() ? indent : indent + 2, out);
       } else {
-        out += " " + (x.is_object() ? std::string("{}") : x.is_array() ? std::string("[]")
-                                                                         : scalar_yaml(x)) + "\n";
+        out += " " +
+               (x.is_object()  ? std::string("{}")
+                : x.is_array() ? std::string("[]")
+                               : scalar_yaml(x)) +
+               "\n";
       }
     }
   } else if (v.is_array() && !v.empty()) {
@@ -514,8 +524,11 @@ void block_yaml(const json& v, int indent, std::string& out) {
       }
     }
   } else {
-    out += pad + (v.is_object() ? std::string("{}") : v.is_array() ? std::string("[]")
-                                                                   : scalar_yaml(v)) + "\n";
+    out += pad +
+           (v.is_object()  ? std::string("{}")
+            : v.is_array() ? std::string("[]")
+                           : scalar_yaml(v)) +
+           "\n";
   }
 }
 

@@ -11,12 +11,10 @@ namespace {
 
 // Sorted by (group, kind) for binary search.
 constexpr std::array kKnownKinds = {
-    kNamespace,         kPod,           kService,          kAccessLogPolicy,
-    kIAMAuthPolicy,     kServiceExport, kServiceImport,    kServiceNetwork,
-    kTargetGroupPolicy, kVpcAssociationPolicy,             kDaemonSet,
-    kDeployment,        kReplicaSet,    kStatefulSet,      kGRPCRoute,
-    kGateway,           kGatewayClass,  kHTTPRoute,        kReferenceGrant,
-    kTLSRoute,
+    kNamespace,     kPod,           kService,        kAccessLogPolicy,   kIAMAuthPolicy,
+    kServiceExport, kServiceImport, kServiceNetwork, kTargetGroupPolicy, kVpcAssociationPolicy,
+    kDaemonSet,     kDeployment,    kReplicaSet,     kStatefulSet,       kGRPCRoute,
+    kGateway,       kGatewayClass,  kHTTPRoute,      kReferenceGrant,    kTLSRoute,
 };
 
 constexpr bool kinds_sorted() {
@@ -39,8 +37,7 @@ bool is_policy(Kind k) {
          k == kAccessLogPolicy;
 }
 bool is_workload(Kind k) {
-  return k == kDeployment || k == kStatefulSet || k == kDaemonSet || k == kReplicaSet ||
-         k == kPod;
+  return k == kDeployment || k == kStatefulSet || k == kDaemonSet || k == kReplicaSet || k == kPod;
 }
 bool is_cluster_scoped(Kind k) { return k == kNamespace || k == kGatewayClass; }
 
@@ -73,7 +70,8 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   if (!md->is_object()) return Error{"metadata: expected a mapping", 0, 0, "/metadata"};
   auto nm = md->find("name");
   if (nm == md->end()) {
-    if (md->contains("generateName")) return Error{"metadata.generateName is not supported; set metadata.name", 0, 0, "/metadata"};
+    if (md->contains("generateName"))
+      return Error{"metadata.generateName is not supported; set metadata.name", 0, 0, "/metadata"};
     return Error{"missing field metadata.name", 0, 0, "/metadata"};
   }
   if (!nm->is_string() || nm->get_ref<const std::string&>().empty())
@@ -105,12 +103,17 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   o.name_ = nm->get<std::string>();
   if (ns != md->end() && ns->is_string()) o.ns_ = ns->get<std::string>();
   std::optional<Kind> known = find_kind(o.group_, o.kind_);
+  o.known_ = known;
   if (known && is_cluster_scoped(*known)) {
     o.ns_.clear();
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
-  std::shared_ptr<json> raw = keep_raw ? std::make_shared<json>(doc) : nullptr;
+  // raw() differs from doc() only where defaults are written; most objects need none, and then
+  // one document serves both.
+  std::shared_ptr<json> raw = keep_raw && known && schema_defaults_change(*known, doc)
+                                  ? std::make_shared<json>(doc)
+                                  : nullptr;
   if (known) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
@@ -119,10 +122,7 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   return o;
 }
 
-Kind Object::kind() const {
-  if (auto k = find_kind(group_, kind_)) return *k;
-  return Kind{group_, kind_};
-}
+Kind Object::kind() const { return known_ ? *known_ : Kind{group_, kind_}; }
 
 std::string Object::display() const {
   return ns_.empty() ? kind_ + " " + name_ : kind_ + " " + ns_ + "/" + name_;

@@ -57,9 +57,9 @@ inline constexpr Kind kReplicaSet{"apps", "ReplicaSet"};
 
 // Every kind the engine understands, sorted by (group, kind). Anything else is ignored.
 std::span<const Kind> known_kinds();
-bool is_route(Kind k);          // HTTPRoute, GRPCRoute, TLSRoute
-bool is_policy(Kind k);         // the four application-networking.k8s.aws policies
-bool is_workload(Kind k);       // Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod
+bool is_route(Kind k);           // HTTPRoute, GRPCRoute, TLSRoute
+bool is_policy(Kind k);          // the four application-networking.k8s.aws policies
+bool is_workload(Kind k);        // Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod
 bool is_cluster_scoped(Kind k);  // Namespace, GatewayClass
 // "HTTPRoute" -> kHTTPRoute when the group matches a known kind; nullopt otherwise.
 std::optional<Kind> find_kind(std::string_view group, std::string_view kind);
@@ -82,7 +82,8 @@ class Object {
   // Requires apiVersion, kind and metadata.name to be strings; applies schema defaults.
   // `default_namespace` is given to namespaced objects without metadata.namespace.
   // `keep_raw` false shares one document for doc() and raw(): objects from the API server are
-  // already defaulted, and only objects under review or from files are ever patched.
+  // already defaulted, and only objects under review or from files are ever patched. With
+  // `keep_raw`, raw() is a separate copy only when defaults changed the document.
   static Result<Object> from_json(json doc, std::string_view default_namespace = "",
                                   bool keep_raw = true);
 
@@ -109,6 +110,7 @@ class Object {
   std::shared_ptr<const json> doc_;
   std::shared_ptr<const json> raw_;
   std::string group_, kind_, api_version_, ns_, name_;
+  std::optional<Kind> known_;  // views of the constants above, so copies stay valid
   std::shared_ptr<const SourceMap> source_;
 };
 
