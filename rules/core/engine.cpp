@@ -37,9 +37,7 @@ std::string suppression_reason(const Object& o, std::string_view id) {
   return "";
 }
 
-auto finding_key(const Finding& f) {
-  return std::make_tuple(rule_id(f), f.pointer, f.message);
-}
+auto finding_key(const Finding& f) { return std::make_tuple(rule_id(f), f.pointer, f.message); }
 
 }  // namespace
 
@@ -49,10 +47,8 @@ void sort_findings(std::vector<Finding>& f) {
   std::stable_sort(f.begin(), f.end(), [](const Finding& a, const Finding& b) {
     const Object* ao = a.object.get();
     const Object* bo = b.object.get();
-    auto ka = std::make_tuple(ao ? ao->kind_name() : "", ao ? ao->ns() : "",
-                              ao ? ao->name() : "");
-    auto kb = std::make_tuple(bo ? bo->kind_name() : "", bo ? bo->ns() : "",
-                              bo ? bo->name() : "");
+    auto ka = std::make_tuple(ao ? ao->kind_name() : "", ao ? ao->ns() : "", ao ? ao->name() : "");
+    auto kb = std::make_tuple(bo ? bo->kind_name() : "", bo ? bo->ns() : "", bo ? bo->name() : "");
     if (ka != kb) return ka < kb;
     if (a.pointer != b.pointer) return a.pointer < b.pointer;
     return rule_id(a) < rule_id(b);
@@ -101,7 +97,9 @@ std::vector<Finding> Engine::check_all(const ClusterView& view) const {
 
 std::vector<const Object*> Engine::dependents(const Object& o, const ClusterView& view) const {
   std::vector<const Object*> out;
-  auto add = [&](const std::vector<const Object*>& v) { out.insert(out.end(), v.begin(), v.end()); };
+  auto add = [&](const std::vector<const Object*>& v) {
+    out.insert(out.end(), v.begin(), v.end());
+  };
   const Kind k = o.kind();
   if (k == kService || k == kServiceImport) {
     add(view.referrers(edge::backend(k, o.ns(), o.name())));
@@ -143,6 +141,11 @@ std::vector<const Object*> Engine::dependents(const Object& o, const ClusterView
 std::vector<Finding> Engine::check_impact(const Object& changed, const ClusterView& before,
                                           const ClusterView& after) const {
   std::vector<Finding> out;
+  // An UPDATE that leaves everything rules read as it was (labels, bookkeeping) cannot change a
+  // dependent's findings; a Gateway may have thousands of routes to re-check otherwise.
+  const Object* prev = before.find(changed.kind(), changed.ns(), changed.name());
+  const Object* next = after.find(changed.kind(), changed.ns(), changed.name());
+  if (prev && next && same_for_rules(*prev, *next)) return out;
   std::set<ObjectKey> seen;
   std::vector<const Object*> deps = dependents(changed, before);
   for (const Object* d : dependents(changed, after)) deps.push_back(d);
@@ -155,12 +158,14 @@ std::vector<Finding> Engine::check_impact(const Object& changed, const ClusterVi
     ObjectPtr a = after.index().get(key);
     if (!a || a.get() != after_obj) continue;  // the dependent is the reviewed object itself
     std::vector<Finding> now = check(a, after);
+    std::erase_if(now, [](const Finding& f) { return !is_enforced(f); });
+    if (now.empty()) continue;  // nothing to compare with the findings before the change
     std::set<std::tuple<std::string_view, std::string, std::string>> was;
     if (b) {
       for (const Finding& f : check(b, before)) was.insert(finding_key(f));
     }
     for (Finding& f : now) {
-      if (was.count(finding_key(f)) || !is_enforced(f)) continue;
+      if (was.count(finding_key(f))) continue;
       out.push_back(std::move(f));
     }
   }

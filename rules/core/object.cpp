@@ -109,6 +109,7 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
+  if (!keep_raw && known) drop_unread(*known, doc);
   // raw() differs from doc() only where defaults are written; most objects need none, and then
   // one document serves both.
   std::shared_ptr<json> raw = keep_raw && known && schema_defaults_change(*known, doc)
@@ -120,6 +121,42 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   o.doc_ = std::make_shared<const json>(std::move(doc));
   o.raw_ = raw ? std::shared_ptr<const json>(std::move(raw)) : o.doc_;
   return o;
+}
+
+bool labels_read(Kind k) { return k == kNamespace || k == kPod; }
+
+bool annotation_read(std::string_view key) {
+  return key.starts_with("application-networking.k8s.aws/") || key.starts_with("latticeguard.io/");
+}
+
+void drop_unread(Kind k, json& doc) {
+  if (!doc.is_object()) return;
+  doc.erase("status");
+  auto md = doc.find("metadata");
+  if (md == doc.end() || !md->is_object()) return;
+  json kept = json::object();
+  for (const char* f : {"name", "namespace", "uid", "creationTimestamp"}) {
+    if (auto it = md->find(f); it != md->end()) kept[f] = std::move(*it);
+  }
+  if (auto it = md->find("labels"); it != md->end() && labels_read(k)) {
+    kept["labels"] = std::move(*it);
+  }
+  if (auto it = md->find("annotations"); it != md->end() && it->is_object()) {
+    json a = json::object();
+    for (auto& [key, v] : it->items()) {
+      if (annotation_read(key)) a[key] = std::move(v);
+    }
+    if (!a.empty()) kept["annotations"] = std::move(a);
+  }
+  *md = std::move(kept);
+}
+
+bool same_for_rules(const Object& a, const Object& b) {
+  if (a.kind() != b.kind()) return false;
+  json x = a.doc(), y = b.doc();
+  drop_unread(a.kind(), x);
+  drop_unread(b.kind(), y);
+  return x == y;
 }
 
 Kind Object::kind() const { return known_ ? *known_ : Kind{group_, kind_}; }

@@ -81,8 +81,9 @@ class Object {
  public:
   // Requires apiVersion, kind and metadata.name to be strings; applies schema defaults.
   // `default_namespace` is given to namespaced objects without metadata.namespace.
-  // `keep_raw` false shares one document for doc() and raw(): objects from the API server are
-  // already defaulted, and only objects under review or from files are ever patched. With
+  // `keep_raw` false shares one document for doc() and raw() and drops what no rule reads
+  // (drop_unread): objects from the API server are already defaulted, and only objects under
+  // review or from files are ever patched. With
   // `keep_raw`, raw() is a separate copy only when defaults changed the document.
   static Result<Object> from_json(json doc, std::string_view default_namespace = "",
                                   bool keep_raw = true);
@@ -115,6 +116,19 @@ class Object {
 };
 
 using ObjectPtr = std::shared_ptr<const Object>;
+
+// What the rules read of an object, so the rest can be dropped (objects from the API server) and
+// two versions compared by what matters to rules. Labels are read only on Namespaces
+// (productionNamespaces, allowedRoutes selectors) and Pods (Service selectors; workloads' pod
+// labels sit in spec.template); annotations only under application-networking.k8s.aws/ and
+// latticeguard.io/. metadata keeps name, namespace, uid (PolicyReport references) and
+// creationTimestamp (policy-conflict ordering); status is never read.
+bool labels_read(Kind k);
+bool annotation_read(std::string_view key);
+void drop_unread(Kind k, json& doc);
+// Whether two versions of one object look the same to every rule (an UPDATE that only touched
+// a label, an unrelated annotation or bookkeeping fields cannot change any finding).
+bool same_for_rules(const Object& a, const Object& b);
 
 // Identity of an object in an index: group/kind/namespace/name.
 struct ObjectKey {

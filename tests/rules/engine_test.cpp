@@ -62,8 +62,9 @@ TEST(Engine, SuppressionNeedsAReason) {
   EXPECT_TRUE(w.lint_rule("backendref-not-found").empty());
 
   std::string no_reason = std::string(kRoute);
-  no_reason.replace(no_reason.find("namespace: shop}"), 16,
-                    "namespace: shop, annotations: {latticeguard.io/ignore: backendref-not-found}}");
+  no_reason.replace(
+      no_reason.find("namespace: shop}"), 16,
+      "namespace: shop, annotations: {latticeguard.io/ignore: backendref-not-found}}");
   World w2;
   w2.add_text(kClassAndGateway);
   w2.add_text(no_reason);
@@ -125,5 +126,62 @@ TEST(Engine, IndexSnapshotsAreIndependent) {
   EXPECT_NE(snapshot.find(kService, "n", "x"), nullptr);
 }
 
+
+// An UPDATE re-checks the changed object's dependents only when something rules read changed:
+// a Gateway with thousands of routes gets label and bookkeeping updates all the time.
+TEST(Engine, VersionsDifferingOnlyInUnreadFieldsAreTheSameForRules) {
+  auto gateway = [](const std::string& metadata_extra, int port) {
+    Result<Object> o = Object::from_json(json::parse(
+        R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway",
+            "metadata":{"name":"gw","namespace":"infra")" +
+        metadata_extra + R"(},
+            "spec":{"gatewayClassName":"amazon-vpc-lattice",
+                    "listeners":[{"name":"http","protocol":"HTTP","port":)" +
+        std::to_string(port) + R"(}]},
+            "status":{"conditions":[]}})"));
+    EXPECT_TRUE(o) << o.error().message;
+    return *o;
+  };
+  Object base = gateway("", 80);
+  EXPECT_TRUE(same_for_rules(base, gateway(R"(,"labels":{"owner":"networking"},"generation":2,
+      "resourceVersion":"991","annotations":{"example.com/ticket":"NET-12"})",
+                                           80)));
+  EXPECT_FALSE(same_for_rules(base, gateway("", 8080)));
+  EXPECT_FALSE(same_for_rules(
+      base,
+      gateway(R"(,"annotations":{"application-networking.k8s.aws/lattice-vpc-association":"true"})",
+              80)));
+  EXPECT_FALSE(same_for_rules(
+      base,
+      gateway(R"(,"annotations":{"latticeguard.io/ignore":"parentref-unresolved: moving"})", 80)));
+}
+
+// Objects from the API server keep only what rules read: 50k cached objects must fit in memory.
+TEST(Engine, ApiServerObjectsDropWhatNoRuleReads) {
+  json svc = json::parse(R"({"apiVersion":"v1","kind":"Service",
+    "metadata":{"name":"parking","namespace":"shop","uid":"u-1","resourceVersion":"7",
+                "creationTimestamp":"2026-01-01T00:00:00Z","labels":{"app":"parking"},
+                "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}",
+                               "application-networking.k8s.aws/federation":"amazon-vpc-lattice"}},
+    "spec":{"selector":{"app":"parking"},"ports":[{"port":80}]},
+    "status":{"loadBalancer":{}}})");
+  Result<Object> api = Object::from_json(svc, "", /*keep_raw=*/false);
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->doc()["metadata"], json::parse(R"({"name":"parking","namespace":"shop","uid":"u-1",
+              "creationTimestamp":"2026-01-01T00:00:00Z",
+              "annotations":{"application-networking.k8s.aws/federation":"amazon-vpc-lattice"}})"));
+  EXPECT_FALSE(api->doc().contains("status"));
+  EXPECT_EQ(api->doc()["spec"]["selector"]["app"], "parking");
+  // Files and objects under review keep everything: they are rewritten and patched.
+  Result<Object> file = Object::from_json(svc);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(*file->label("app"), "parking");
+  // Namespace labels select production namespaces, so they stay.
+  Result<Object> ns = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Namespace",
+        "metadata":{"name":"shop","labels":{"environment":"production"}}})"),
+                                        "", false);
+  ASSERT_TRUE(ns);
+  EXPECT_EQ(*ns->label("environment"), "production");
+}
 }  // namespace
 }  // namespace latticeguard::testing
