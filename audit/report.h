@@ -24,7 +24,7 @@ struct AuditRun {
   std::vector<std::string> unavailable_kinds;  // kinds not served by the cluster
 };
 
-// Runs every rule over every object of the index (lint's closed world).
+// Runs every rule over every object of the index (lint's closed world), on every core.
 AuditRun audit_index(const ObjectIndex& index, std::shared_ptr<const Config> config,
                      const std::string& only_namespace = "");
 

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "audit/report.h"
 #include "kube/cache.h"
@@ -34,49 +36,91 @@ Result<ObjectPtr> object_from_api(nlohmann::json obj) {
   return std::make_shared<const Object>(std::move(*o));
 }
 
+namespace {
+
+constexpr int kListConcurrency = 4;
+
+// One kind's objects, or why it was skipped.
+struct KindList {
+  std::vector<ObjectPtr> objects;
+  std::string unavailable;  // non-empty: not served or forbidden
+  Status status = Ok{};
+};
+
+KindList list_kind(kube::Client& client, const kube::ResourceType& r, const std::string& ns,
+                   const std::set<kube::GroupVersionResource>& served) {
+  KindList out;
+  std::string label = r.kind + "." + (r.group.empty() ? "core" : r.group);
+  if (!served.count({r.group, r.version, r.resource})) {
+    out.unavailable = label;
+    return out;
+  }
+  std::string path = r.path();
+  if (!ns.empty() && r.namespaced) {
+    std::string prefix =
+        r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
+    path = prefix + "/namespaces/" + ns + "/" + r.resource;
+  }
+  std::string cont;
+  do {
+    Result<nlohmann::json> page = client.list(path, 500, cont);
+    if (!page) {
+      kube::ApiError e = kube::api_error(page.error());
+      if (e.code == 403 || e.code == 404) {
+        spdlog::warn("event=list_skipped kind={} error=\"{}\"", r.kind, page.error().message);
+        out.objects.clear();
+        out.unavailable = label + " (" + page.error().message + ")";
+        return out;
+      }
+      out.status = Error{"list " + r.resource + ": " + page.error().message};
+      return out;
+    }
+    for (nlohmann::json& item : (*page)["items"]) {
+      kube::strip_object(item, r);
+      Result<ObjectPtr> o = object_from_api(std::move(item));
+      if (o) out.objects.push_back(std::move(*o));
+    }
+    cont.clear();
+    if (page->contains("metadata") && (*page)["metadata"].contains("continue") &&
+        (*page)["metadata"]["continue"].is_string()) {
+      cont = (*page)["metadata"]["continue"].get<std::string>();
+    }
+  } while (!cont.empty());
+  return out;
+}
+
+}  // namespace
+
 Result<ClusterSnapshot> list_cluster(kube::Client& client, const std::string& ns) {
   ClusterSnapshot snap;
   std::set<std::string> groups;
-  for (const kube::ResourceType& r : kube::default_resources()) groups.insert(r.group);
+  const std::vector<kube::ResourceType>& types = kube::default_resources();
+  for (const kube::ResourceType& r : types) groups.insert(r.group);
   Result<std::set<kube::GroupVersionResource>> served = client.discover(groups);
   if (!served) return Error{"discovery: " + served.error().message};
-  for (const kube::ResourceType& r : kube::default_resources()) {
-    std::optional<Kind> kind = find_kind(r.group, r.kind);
-    if (!served->count({r.group, r.version, r.resource})) {
-      snap.unavailable.push_back(r.kind + "." + (r.group.empty() ? "core" : r.group));
+  // Kinds are listed concurrently: paging through each is a chain of round trips, and the
+  // client is shared safely. Results are merged in table order, so output does not depend on
+  // which kind answered first.
+  std::vector<KindList> lists(types.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < types.size(); i = next++) {
+      lists[i] = list_kind(client, types[i], ns, *served);
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (int t = 0; t < kListConcurrency; ++t) pool.emplace_back(worker);
+  }
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (!lists[i].status) return lists[i].status.error();
+    std::optional<Kind> kind = find_kind(types[i].group, types[i].kind);
+    if (!lists[i].unavailable.empty()) {
+      snap.unavailable.push_back(std::move(lists[i].unavailable));
       if (kind) snap.index.set_complete(*kind, false);
       continue;
     }
-    std::string path = r.path();
-    if (!ns.empty() && r.namespaced) {
-      std::string prefix = r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
-      path = prefix + "/namespaces/" + ns + "/" + r.resource;
-    }
-    std::string cont;
-    do {
-      Result<nlohmann::json> page = client.list(path, 500, cont);
-      if (!page) {
-        kube::ApiError e = kube::api_error(page.error());
-        if (e.code == 403 || e.code == 404) {
-          spdlog::warn("event=list_skipped kind={} error=\"{}\"", r.kind, page.error().message);
-          snap.unavailable.push_back(r.kind + "." + (r.group.empty() ? "core" : r.group) +
-                                     " (" + page.error().message + ")");
-          if (kind) snap.index.set_complete(*kind, false);
-          break;
-        }
-        return Error{"list " + r.resource + ": " + page.error().message};
-      }
-      for (nlohmann::json& item : (*page)["items"]) {
-        kube::strip_object(item, r);
-        Result<ObjectPtr> o = object_from_api(std::move(item));
-        if (o) snap.index.put(*o);
-      }
-      cont.clear();
-      if (page->contains("metadata") && (*page)["metadata"].contains("continue") &&
-          (*page)["metadata"]["continue"].is_string()) {
-        cont = (*page)["metadata"]["continue"].get<std::string>();
-      }
-    } while (!cont.empty());
+    for (ObjectPtr& o : lists[i].objects) snap.index.put(std::move(o));
   }
   return snap;
 }
