@@ -29,6 +29,8 @@ struct LintOptions {
   bool include_audit = false;
   // Optional base index (`lint --cluster`): the files are laid over it.
   const ObjectIndex* base = nullptr;
+  // The process exits after this run: what it built is not freed (see run_lint).
+  bool one_shot = false;
 };
 
 struct LoadedFiles {

@@ -1,11 +1,11 @@
 // latticeguard: admission webhook and linter for Gateway API on AWS VPC Lattice.
 // Subcommands: lint, rules, explain, version (and serve, audit, certs where built in).
 #include <CLI/CLI.hpp>
-
 #include <iomanip>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/heap.h"
 #include "cli/lint.h"
 #include "rules/registry.h"
 
@@ -32,11 +32,11 @@ int run_rules(const std::string& format) {
     return 0;
   }
   std::cout << std::left << std::setw(42) << "ID" << std::setw(8) << "DEFAULT" << std::setw(44)
-            << "KINDS" << "SUMMARY\n";
+            << "KINDS"
+            << "SUMMARY\n";
   for (const Rule* r : all_rules()) {
-    std::cout << std::left << std::setw(42) << r->id << std::setw(8)
-              << to_string(r->default_action) << std::setw(44) << kinds_of(*r) << r->summary
-              << "\n";
+    std::cout << std::left << std::setw(42) << r->id << std::setw(8) << to_string(r->default_action)
+              << std::setw(44) << kinds_of(*r) << r->summary << "\n";
   }
   return 0;
 }
@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all");
 
   LintOptions lint;
-  CLI::App* lint_cmd = app.add_subcommand("lint", "Lint manifests (files, directories, - for stdin)");
+  CLI::App* lint_cmd =
+      app.add_subcommand("lint", "Lint manifests (files, directories, - for stdin)");
   lint_cmd->add_option("-f,--filename", lint.inputs, "File, directory (recursive) or -")
       ->required()
       ->take_all();
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
       std::cerr << "latticeguard: --write needs --fix\n";
       return 2;
     }
+    lint.one_shot = true;
+    prefer_huge_pages(size_t{1} << 30);
     return run_lint_maybe_cluster(lint, lint_cluster);
   }
   if (*rules_cmd) return run_rules(rules_format);
