@@ -142,9 +142,31 @@ std::vector<std::string> edges_of(const Object& o) {
   return out;
 }
 
+namespace {
+
+// A query hashes its edge key once and probes every shard with that hash (the heterogeneous
+// lookup of C++20 unordered containers), instead of hashing it again per shard.
+struct HashedKey {
+  std::string_view key;
+  size_t hash;
+};
+struct EdgeHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(const HashedKey& h) const { return h.hash; }
+};
+struct EdgeEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  bool operator()(const HashedKey& a, std::string_view b) const { return a.key == b; }
+  bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
+};
+
+}  // namespace
+
 struct ObjectIndex::Shard {
   std::map<std::pair<std::string, std::string>, ObjectPtr> objects;  // (ns, name)
-  std::unordered_map<std::string, std::vector<const Object*>> edges;
+  std::unordered_map<std::string, std::vector<const Object*>, EdgeHash, EdgeEq> edges;
 };
 
 ObjectIndex::Shard& ObjectIndex::mutable_shard(const std::string& group, const std::string& kind) {
@@ -228,8 +250,10 @@ std::vector<ObjectPtr> ObjectIndex::all() const {
 
 std::vector<const Object*> ObjectIndex::referrers(const std::string& edge_key) const {
   std::vector<const Object*> out;
+  const HashedKey hashed{edge_key, EdgeHash{}(edge_key)};
   for (const auto& [key, s] : shards_) {
-    auto it = s->edges.find(edge_key);
+    if (s->edges.empty()) continue;
+    auto it = s->edges.find(hashed);
     if (it != s->edges.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }
   return out;
@@ -295,11 +319,10 @@ std::vector<const Object*> ClusterView::list(Kind k) const {
   std::vector<const Object*> out = index_->list(k);
   std::erase_if(out, [&](const Object* o) { return hidden(*o); });
   if (added_ && added_->kind() == k) {
-    auto pos = std::lower_bound(out.begin(), out.end(), added_.get(),
-                                [](const Object* a, const Object* b) {
-                                  return std::tie(a->ns(), a->name()) <
-                                         std::tie(b->ns(), b->name());
-                                });
+    auto pos = std::lower_bound(
+        out.begin(), out.end(), added_.get(), [](const Object* a, const Object* b) {
+          return std::tie(a->ns(), a->name()) < std::tie(b->ns(), b->name());
+        });
     out.insert(pos, added_.get());
   }
   return out;
