@@ -31,7 +31,7 @@ Result<std::unique_ptr<kube::Client>> connect(const ConnectOptions& o) {
 }
 
 Result<ObjectPtr> object_from_api(nlohmann::json obj) {
-  Result<Object> o = Object::from_json(std::move(obj), "", /*keep_raw=*/false);
+  Result<Object> o = Object::from_json(std::move(obj), "", Origin::kApiServer);
   if (!o) return o.error();
   return std::make_shared<const Object>(std::move(*o));
 }

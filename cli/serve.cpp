@@ -88,7 +88,7 @@ ObjectPtr as_existing(const ObjectPtr& o) {
   if (md == raw.end() || !md->is_object() || md->contains("creationTimestamp")) return o;
   json doc = raw;
   doc["metadata"]["creationTimestamp"] = "1970-01-01T00:00:00Z";
-  Result<Object> stamped = Object::from_json(std::move(doc), o->ns());
+  Result<Object> stamped = Object::from_json(std::move(doc), o->ns(), Origin::kApiServer);
   return stamped ? std::make_shared<const Object>(std::move(*stamped)) : o;
 }
 

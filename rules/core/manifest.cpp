@@ -339,6 +339,19 @@ class LazySourceMap final : public SourceMap {
     return {best.first + line_offset_, best.second};
   }
 
+  std::optional<json> original() const override {
+    std::string_view slice(text_->data() + begin_, end_ - begin_);
+    Parser parser(slice);
+    if (!parser.parser) return std::nullopt;
+    DecodeLimits limits;
+    Builder builder(limits, line_offset_);
+    bool stream_end = false;
+    fy_mark start{0, 0, 0};
+    Result<json> doc = builder.document(parser.parser.get(), parser, stream_end, start);
+    if (!doc) return std::nullopt;
+    return std::move(*doc);
+  }
+
  private:
   std::shared_ptr<const std::string> text_;
   std::string file_;
@@ -355,7 +368,7 @@ int count_lines(std::string_view s, size_t upto) {
 Status add_object(ManifestFile& out, json doc, std::string_view default_ns,
                   const std::shared_ptr<const SourceMap>& src, int doc_index,
                   const std::string& item_prefix) {
-  Result<Object> o = Object::from_json(std::move(doc), default_ns);
+  Result<Object> o = Object::from_json(std::move(doc), default_ns, Origin::kFile);
   if (!o) {
     Error e = o.error();
     std::string ptr = item_prefix + e.pointer;
@@ -377,6 +390,12 @@ Status add_object(ManifestFile& out, json doc, std::string_view default_ns,
         return base->position(prefix + std::string(p));
       }
       const std::string& file() const override { return base->file(); }
+      std::optional<json> original() const override {
+        std::optional<json> list = base->original();
+        json::json_pointer at(prefix);
+        if (!list || !list->contains(at)) return std::nullopt;
+        return (*list)[at];
+      }
     };
     auto im = std::make_shared<ItemMap>();
     im->base = src;

@@ -57,7 +57,7 @@ std::string_view api_group(std::string_view api_version) {
   return slash == std::string_view::npos ? std::string_view{} : api_version.substr(0, slash);
 }
 
-Result<Object> Object::from_json(json doc, std::string_view default_namespace, bool keep_raw) {
+Result<Object> Object::from_json(json doc, std::string_view default_namespace, Origin origin) {
   if (!doc.is_object()) return Error{"object is not a mapping"};
   auto av = doc.find("apiVersion");
   if (av == doc.end()) return Error{"missing field apiVersion"};
@@ -109,17 +109,23 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, b
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
-  if (!keep_raw && known) drop_unread(*known, doc);
+  if (origin == Origin::kApiServer && known) drop_unread(*known, doc);
   // raw() differs from doc() only where defaults are written; most objects need none, and then
   // one document serves both.
-  std::shared_ptr<json> raw = keep_raw && known && schema_defaults_change(*known, doc)
-                                  ? std::make_shared<json>(doc)
-                                  : nullptr;
+  bool differs = origin != Origin::kApiServer && known && schema_defaults_change(*known, doc);
+  std::shared_ptr<json> copy =
+      differs && origin == Origin::kReview ? std::make_shared<json>(doc) : nullptr;
   if (known) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
   o.doc_ = std::make_shared<const json>(std::move(doc));
-  o.raw_ = raw ? std::shared_ptr<const json>(std::move(raw)) : o.doc_;
+  if (copy) {
+    o.raw_ = std::move(copy);
+  } else if (differs) {
+    o.lazy_ = std::make_shared<LazyRaw>();
+  } else {
+    o.raw_ = o.doc_;
+  }
   return o;
 }
 
@@ -157,6 +163,16 @@ bool same_for_rules(const Object& a, const Object& b) {
   drop_unread(a.kind(), x);
   drop_unread(b.kind(), y);
   return x == y;
+}
+
+const json& Object::raw() const {
+  if (raw_) return *raw_;
+  std::call_once(lazy_->once, [this] {
+    std::optional<json> original = source_ ? source_->original() : std::nullopt;
+    // Without a source (not expected for file objects) the defaulted document is the best left.
+    lazy_->value = original ? std::move(*original) : *doc_;
+  });
+  return lazy_->value;
 }
 
 Kind Object::kind() const { return known_ ? *known_ : Kind{group_, kind_}; }

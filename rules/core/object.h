@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -75,21 +76,30 @@ class SourceMap {
   // existing ancestor when the pointer names a field the file leaves out.
   virtual std::pair<int, int> position(std::string_view pointer) const = 0;
   virtual const std::string& file() const = 0;
+  // The object as written (before schema defaults), read again from the source; nullopt when
+  // the source cannot provide it. Lets file objects skip keeping a second copy for raw().
+  virtual std::optional<json> original() const { return std::nullopt; }
+};
+
+// Where an object comes from decides what Object keeps of it (see from_json).
+enum class Origin {
+  kReview,     // an AdmissionReview: raw() is a copy when defaults changed the document
+  kFile,       // a manifest: raw() is read again from the source when first asked for
+  kApiServer,  // list/watch: already defaulted; what no rule reads is dropped (drop_unread)
 };
 
 class Object {
  public:
   // Requires apiVersion, kind and metadata.name to be strings; applies schema defaults.
-  // `default_namespace` is given to namespaced objects without metadata.namespace.
-  // `keep_raw` false shares one document for doc() and raw() and drops what no rule reads
-  // (drop_unread): objects from the API server are already defaulted, and only objects under
-  // review or from files are ever patched. With
-  // `keep_raw`, raw() is a separate copy only when defaults changed the document.
+  // `default_namespace` is given to namespaced objects without metadata.namespace. Most
+  // documents need no defaults, and then doc() and raw() are one document whatever the origin.
   static Result<Object> from_json(json doc, std::string_view default_namespace = "",
-                                  bool keep_raw = true);
+                                  Origin origin = Origin::kReview);
 
   const json& doc() const { return *doc_; }
-  const json& raw() const { return *raw_; }
+  // The object as received, which fixes patch. For a file object whose document defaults
+  // changed, read again from the source on first use (source() must be set by then).
+  const json& raw() const;
   Kind kind() const;  // known kinds map to the constants above; others keep their strings
   const std::string& group() const { return group_; }
   const std::string& kind_name() const { return kind_; }
@@ -108,8 +118,13 @@ class Object {
   int document_index = 0;
 
  private:
+  struct LazyRaw {
+    std::once_flag once;
+    json value;
+  };
   std::shared_ptr<const json> doc_;
-  std::shared_ptr<const json> raw_;
+  std::shared_ptr<const json> raw_;  // null: lazy_ (file objects), filled from source_
+  std::shared_ptr<LazyRaw> lazy_;
   std::string group_, kind_, api_version_, ns_, name_;
   std::optional<Kind> known_;  // views of the constants above, so copies stay valid
   std::shared_ptr<const SourceMap> source_;

@@ -165,7 +165,7 @@ TEST(Engine, ApiServerObjectsDropWhatNoRuleReads) {
                                "application-networking.k8s.aws/federation":"amazon-vpc-lattice"}},
     "spec":{"selector":{"app":"parking"},"ports":[{"port":80}]},
     "status":{"loadBalancer":{}}})");
-  Result<Object> api = Object::from_json(svc, "", /*keep_raw=*/false);
+  Result<Object> api = Object::from_json(svc, "", Origin::kApiServer);
   ASSERT_TRUE(api);
   EXPECT_EQ(api->doc()["metadata"], json::parse(R"({"name":"parking","namespace":"shop","uid":"u-1",
               "creationTimestamp":"2026-01-01T00:00:00Z",
@@ -179,7 +179,7 @@ TEST(Engine, ApiServerObjectsDropWhatNoRuleReads) {
   // Namespace labels select production namespaces, so they stay.
   Result<Object> ns = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Namespace",
         "metadata":{"name":"shop","labels":{"environment":"production"}}})"),
-                                        "", false);
+                                        "", Origin::kApiServer);
   ASSERT_TRUE(ns);
   EXPECT_EQ(*ns->label("environment"), "production");
 }

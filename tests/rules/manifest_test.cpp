@@ -34,6 +34,9 @@ items:
   EXPECT_EQ(route["spec"]["parentRefs"][0]["kind"], "Gateway");
   EXPECT_EQ(route["spec"]["rules"][0]["matches"][0]["path"]["type"], "PathPrefix");
   EXPECT_FALSE(f->objects[2]->raw()["spec"].contains("rules"));
+  // ...read again from the file, exactly as written (the List item, not the whole List).
+  EXPECT_EQ(f->objects[2]->raw()["spec"], json::parse(R"({"parentRefs":[{"name":"gw"}]})"));
+  EXPECT_EQ(f->objects[2]->raw()["metadata"], json::parse(R"({"name":"r"})"));
 }
 
 TEST(Manifest, PositionsPointAtTheField) {
