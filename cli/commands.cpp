@@ -6,6 +6,7 @@
 #include "audit/report.h"
 #include "certs/files.h"
 #include "cli/cluster.h"
+#include "cli/heap.h"
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "webhook/logging.h"
@@ -64,7 +65,8 @@ Commands add_commands(CLI::App& app) {
                         "Serving certificate (PEM); reloaded on change (with "
                         "--self-signed-certs: <cert-dir>/tls.crt)");
   st->serve->add_option("--tls-key", s.key_file, "Serving key (PEM); reloaded on change");
-  st->serve->add_option("--client-ca", s.client_ca_file, "Require client certificates from this CA");
+  st->serve->add_option("--client-ca", s.client_ca_file,
+                        "Require client certificates from this CA");
   st->serve->add_option("--config", s.config_file, "Configuration file; reloaded on change");
   st->serve->add_option("--cluster-state", s.cluster_state_dir,
                         "Serve from manifests in this directory instead of the live cluster");
@@ -84,24 +86,28 @@ Commands add_commands(CLI::App& app) {
       ->capture_default_str();
   st->serve->add_option("--write-timeout", s.write_timeout_s, "Seconds to send a response")
       ->capture_default_str();
-  st->serve->add_option("--shutdown-delay-ms", s.shutdown_delay_ms,
-                        "After SIGTERM, readiness is false this long before the listener closes")
+  st->serve
+      ->add_option("--shutdown-delay-ms", s.shutdown_delay_ms,
+                   "After SIGTERM, readiness is false this long before the listener closes")
       ->capture_default_str();
   st->serve->add_option("--config-poll-ms", s.config_poll_ms, "How often to check the config file")
       ->capture_default_str();
-  st->serve->add_option("--audit-interval", s.audit_interval, "Periodic audit (live cluster), 0=off")
+  st->serve
+      ->add_option("--audit-interval", s.audit_interval, "Periodic audit (live cluster), 0=off")
       ->capture_default_str();
   st->serve->add_option("--leader-election-namespace", s.leader_election_namespace,
                         "Namespace of the audit Lease (default: the pod's)");
-  st->serve->add_option("--lease-name", s.lease_name, "Name of the audit Lease")->capture_default_str();
+  st->serve->add_option("--lease-name", s.lease_name, "Name of the audit Lease")
+      ->capture_default_str();
   st->serve->add_flag("--self-signed-certs", s.self_signed_certs,
                       "Issue and rotate the serving certificate, kept in a Secret");
   st->serve->add_option("--cert-secret", s.cert_secret, "Secret for self-signed certificates")
       ->capture_default_str();
   st->serve->add_option("--cert-dir", s.cert_dir, "Where self-signed certificates are written")
       ->capture_default_str();
-  st->serve->add_option("--webhook-config-name", s.webhook_config_name,
-                        "Name of the webhook configurations to patch caBundle into")
+  st->serve
+      ->add_option("--webhook-config-name", s.webhook_config_name,
+                   "Name of the webhook configurations to patch caBundle into")
       ->capture_default_str();
   st->serve->add_option("--service", s.service, "Service name (certificate DNS names)")
       ->capture_default_str();
@@ -125,13 +131,15 @@ Commands add_commands(CLI::App& app) {
   st->certs = app.add_subcommand("certs", "Issue the webhook's CA and serving certificate");
   st->certs->require_subcommand(1);
   certs::CertsGenerateOptions& c = st->certs_opts;
-  st->certs_generate = st->certs->add_subcommand("generate", "Write ca.crt, ca.key, tls.crt, tls.key");
+  st->certs_generate =
+      st->certs->add_subcommand("generate", "Write ca.crt, ca.key, tls.crt, tls.key");
   st->certs_generate->add_option("--out", c.out_dir, "Output directory")->required();
   st->certs_generate->add_option("--service", c.service, "Service name")->capture_default_str();
   st->certs_generate->add_option("--namespace", c.ns, "Service namespace")->capture_default_str();
   st->certs_generate->add_option("--dns-name", c.dns_names, "Extra DNS SAN (repeatable)");
   st->certs_generate->add_option("--ip", c.ips, "IP SAN (repeatable)");
-  st->certs_generate->add_option("--ca-days", c.ca_days, "CA validity in days")->capture_default_str();
+  st->certs_generate->add_option("--ca-days", c.ca_days, "CA validity in days")
+      ->capture_default_str();
   st->certs_generate->add_option("--days", c.days, "Serving certificate validity in days")
       ->capture_default_str();
   st->certs_generate->add_flag("--force", c.force, "Overwrite existing files");
@@ -151,7 +159,12 @@ int run_audit(CommandState& st) {
     }
     *config = std::move(*c);
   }
-  ObjectIndex index;
+  struct AuditWork {
+    ObjectIndex index;
+    audit::AuditRun run;
+  };
+  KeptUntilExit<AuditWork> work(/*one_shot=*/true);  // `audit` is a command: the process ends
+  ObjectIndex& index = work->index;
   std::vector<std::string> unavailable;
   std::unique_ptr<kube::Client> client;
   if (!st.audit_state_dir.empty()) {
@@ -178,7 +191,8 @@ int run_audit(CommandState& st) {
     index = std::move(snap->index);
     unavailable = std::move(snap->unavailable);
   }
-  audit::AuditRun run = audit::audit_index(index, config, st.audit_all ? "" : st.audit_ns);
+  audit::AuditRun& run = work->run;
+  run = audit::audit_index(index, config, st.audit_all ? "" : st.audit_ns);
   run.unavailable_kinds = unavailable;
   Summary summary = summarize(run.findings, static_cast<int>(run.checked.size()), 0);
   if (st.audit_output == "json") {
@@ -197,8 +211,8 @@ int run_audit(CommandState& st) {
       std::cerr << "latticeguard: --write-reports needs a cluster (not --cluster-state)\n";
       return 2;
     }
-    auto reports = audit::policy_reports(run, std::chrono::system_clock::now(),
-                                         st.audit_max_results);
+    auto reports =
+        audit::policy_reports(run, std::chrono::system_clock::now(), st.audit_max_results);
     Result<ReportWrite> w = write_policy_reports(*client, reports);
     if (!w) {
       std::cerr << "latticeguard: writing PolicyReports: " << w.error().message << "\n";

@@ -29,4 +29,9 @@ void prefer_huge_pages(std::size_t bytes) {
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 }
 
+void keep_until_exit(std::shared_ptr<void> p) {
+  static auto* held = new std::vector<std::shared_ptr<void>>();
+  held->push_back(std::move(p));
+}
+
 }  // namespace latticeguard

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "cli/heap.h"
 #include "cli/output.h"
 #include "rules/core/engine.h"
 #include "rules/core/fix.h"
@@ -90,13 +91,6 @@ struct LintWork {
   std::vector<Finding> findings;
 };
 
-// Never destroyed: reachable from a static, so leak checkers do not report it. Single-threaded
-// callers only (the CLI).
-void keep_until_exit(std::shared_ptr<void> p) {
-  static auto* held = new std::vector<std::shared_ptr<void>>();
-  held->push_back(std::move(p));
-}
-
 }  // namespace
 
 int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
@@ -117,16 +111,8 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
     err << "latticeguard: lint needs at least one -f FILE|DIR|-\n";
     return 2;
   }
-  // A one-shot run hands what it built to keep_until_exit() instead of freeing a million small
-  // nodes the process is about to return anyway (a tenth of a large run's time).
-  auto work = std::make_shared<LintWork>();
-  struct KeepWork {
-    const LintOptions& opts;
-    std::shared_ptr<LintWork>& work;
-    ~KeepWork() {
-      if (opts.one_shot) keep_until_exit(std::move(work));
-    }
-  } keep_work{opts, work};
+  // A one-shot run does not free what it built (keep_until_exit).
+  KeptUntilExit<LintWork> work(opts.one_shot);
   Result<LoadedFiles> read = load_inputs(opts.inputs, opts.default_namespace);
   if (!read) {
     err << "latticeguard: " << read.error().message << "\n";

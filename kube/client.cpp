@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -570,8 +572,21 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
     }
     httplib::Headers h = base_headers(cfg, creds->token);
     httplib::Result res{nullptr, httplib::Error::Unknown};
+    std::string received;  // GET bodies: lists run to megabytes, so sized once, not grown
     if (method == "GET") {
-      res = cli->Get(path.c_str(), h);
+      res = cli->Get(
+          path.c_str(), h,
+          [&](const httplib::Response& r) {
+            size_t length = static_cast<size_t>(
+                std::strtoull(r.get_header_value("Content-Length").c_str(), nullptr, 10));
+            received.reserve(std::min<size_t>(length, size_t{256} << 20));
+            return true;
+          },
+          [&](const char* data, size_t n) {
+            received.append(data, n);
+            return true;
+          });
+      if (res) res->body = std::move(received);
     } else if (method == "POST") {
       res = cli->Post(path.c_str(), h, *body, content_type.c_str());
     } else if (method == "PUT") {
