@@ -6,7 +6,6 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <unordered_map>
 
 #include "cli/heap.h"
 #include "cli/output.h"
@@ -130,18 +129,16 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
     std::string file = o.source() ? o.source()->file() : "";
     return file + ":" + std::to_string(line) + ":" + std::to_string(col);
   };
-  std::unordered_map<ObjectKey, const Object*, ObjectKeyHash> seen;
   int objects = 0;
   for (const ManifestFile& f : loaded->files) {
-    seen.reserve(seen.size() + f.objects.size());
     for (const ObjectPtr& o : f.objects) {
-      auto [it, fresh] = seen.emplace(ObjectKey::of(*o), o.get());
-      if (!fresh) {
+      // Objects from files have a source; a replaced one without is the cluster's (--cluster),
+      // which the files are meant to override.
+      if (ObjectPtr before = index.put(o); before && before->source()) {
         err << "latticeguard: " << where(*o) << ": duplicate object " << o->display()
-            << " (first defined at " << where(*it->second) << ")\n";
+            << " (first defined at " << where(*before) << ")\n";
         return 2;
       }
-      index.put(o);
       ++objects;
     }
   }

@@ -184,19 +184,20 @@ const ObjectIndex::Shard* ObjectIndex::shard(std::string_view group, std::string
   return it == shards_.end() ? nullptr : it->second.get();
 }
 
-void ObjectIndex::put(ObjectPtr obj) {
+ObjectPtr ObjectIndex::put(ObjectPtr obj) {
   Shard& s = mutable_shard(obj->group(), obj->kind_name());
-  auto key = std::make_pair(obj->ns(), obj->name());
-  auto it = s.objects.find(key);
-  if (it != s.objects.end()) {
-    for (const std::string& e : edges_of(*it->second)) {
+  auto [it, fresh] = s.objects.try_emplace(std::make_pair(obj->ns(), obj->name()));
+  ObjectPtr replaced = std::move(it->second);
+  if (replaced) {
+    for (const std::string& e : edges_of(*replaced)) {
       auto& vec = s.edges[e];
-      std::erase(vec, it->second.get());
+      std::erase(vec, replaced.get());
       if (vec.empty()) s.edges.erase(e);
     }
   }
   for (const std::string& e : edges_of(*obj)) s.edges[e].push_back(obj.get());
-  s.objects[key] = std::move(obj);
+  it->second = std::move(obj);
+  return replaced;
 }
 
 bool ObjectIndex::erase(const ObjectKey& key) {

@@ -35,10 +35,10 @@ namespace latticeguard {
 // Edge keys, built only by these functions so producers (edges.cpp) and queries agree.
 namespace edge {
 std::string backend(Kind k, std::string_view ns, std::string_view name);  // route -> backend
-std::string parent(std::string_view gw_ns, std::string_view gw_name);    // route -> Gateway
+std::string parent(std::string_view gw_ns, std::string_view gw_name);     // route -> Gateway
 std::string target(Kind policy, Kind target, std::string_view ns, std::string_view name);
 std::string pod_label(std::string_view ns, std::string_view key, std::string_view value);
-std::string gateway_class(std::string_view class_name);                  // Gateway -> class
+std::string gateway_class(std::string_view class_name);     // Gateway -> class
 std::string cross_ns_backend(std::string_view backend_ns);  // route with a backend in backend_ns
 std::string export_of(std::string_view ns, std::string_view service);  // ServiceExport -> Service
 // ReferenceGrant in grant_ns with a `from` entry {from_group, from_kind, from_ns}.
@@ -55,7 +55,8 @@ class ObjectIndex {
  public:
   ObjectIndex() = default;
   // Adds or replaces the object with the same group/kind/namespace/name.
-  void put(ObjectPtr obj);
+  // Adds or replaces; returns the object replaced (null when the key was new).
+  ObjectPtr put(ObjectPtr obj);
   bool erase(const ObjectKey& key);
   ObjectPtr get(const ObjectKey& key) const;
   const Object* find(Kind k, std::string_view ns, std::string_view name) const;

@@ -109,19 +109,20 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, O
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
-  if (origin == Origin::kApiServer && known) drop_unread(*known, doc);
-  // raw() differs from doc() only where defaults are written; most objects need none, and then
-  // one document serves both.
-  bool differs = origin != Origin::kApiServer && known && schema_defaults_change(*known, doc);
-  std::shared_ptr<json> copy =
-      differs && origin == Origin::kReview ? std::make_shared<json>(doc) : nullptr;
+  // Rules read doc() only, so what they never read is dropped wherever raw() does not share it:
+  // API server objects are never patched, and file objects read raw() from their source.
+  if (origin != Origin::kReview && known) drop_unread(*known, doc);
+  // A review's raw() differs from doc() only where defaults are written; most objects need
+  // none, and then one document serves both.
+  bool differs = origin == Origin::kReview && known && schema_defaults_change(*known, doc);
+  std::shared_ptr<json> copy = differs ? std::make_shared<json>(doc) : nullptr;
   if (known) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
   o.doc_ = std::make_shared<const json>(std::move(doc));
   if (copy) {
     o.raw_ = std::move(copy);
-  } else if (differs) {
+  } else if (origin == Origin::kFile) {
     o.lazy_ = std::make_shared<LazyRaw>();
   } else {
     o.raw_ = o.doc_;

@@ -84,8 +84,9 @@ class SourceMap {
 // Where an object comes from decides what Object keeps of it (see from_json).
 enum class Origin {
   kReview,     // an AdmissionReview: raw() is a copy when defaults changed the document
-  kFile,       // a manifest: raw() is read again from the source when first asked for
-  kApiServer,  // list/watch: already defaulted; what no rule reads is dropped (drop_unread)
+  kFile,       // a manifest: raw() is read again from the source when first asked for, and
+               // doc() drops what no rule reads (drop_unread)
+  kApiServer,  // list/watch: already defaulted, never patched: raw() is doc(), trimmed the same
 };
 
 class Object {
@@ -97,8 +98,8 @@ class Object {
                                   Origin origin = Origin::kReview);
 
   const json& doc() const { return *doc_; }
-  // The object as received, which fixes patch. For a file object whose document defaults
-  // changed, read again from the source on first use (source() must be set by then).
+  // The object as received, which fixes patch. For a file object, read again from the source
+  // on first use (source() must be set by then).
   const json& raw() const;
   Kind kind() const;  // known kinds map to the constants above; others keep their strings
   const std::string& group() const { return group_; }
@@ -108,7 +109,8 @@ class Object {
   const std::string& name() const { return name_; }
   // "HTTPRoute shop/checkout" (or "Namespace shop" for cluster-scoped kinds).
   std::string display() const;
-  // metadata.labels / annotations lookups; nullptr when absent or not a string.
+  // metadata.labels / annotations lookups in doc() (only those rules read: drop_unread);
+  // nullptr when absent or not a string.
   const std::string* label(std::string_view key) const;
   const std::string* annotation(std::string_view key) const;
 

@@ -150,7 +150,7 @@ TEST(Manifest, FixOpsKeepOtherDocumentsAndOrder) {
   ASSERT_TRUE(f) << *out;
   ASSERT_EQ(f->objects.size(), 2u);
   EXPECT_EQ(f->objects[0]->name(), "a");
-  EXPECT_EQ(*f->objects[1]->annotation("a/b"), "c");
+  EXPECT_EQ(f->objects[1]->raw()["metadata"]["annotations"]["a/b"], "c");
   EXPECT_LT(out->find("kind"), out->find("metadata"));  // key order kept
 }
 
