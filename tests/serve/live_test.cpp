@@ -186,7 +186,10 @@ TEST_F(Live, OneReplicaAuditsAndTheOtherTakesOverOnSigterm) {
     auto r = report("webhook-test");
     return r && (*r)["metadata"]["resourceVersion"] != rv;
   })) << follower.log();
-  EXPECT_NE(follower.log().find("event=audit objects="), std::string::npos) << follower.log();
+  // The audit line is logged after the reports are written.
+  EXPECT_TRUE(eventually([&] {
+    return follower.log().find("event=audit objects=") != std::string::npos;
+  })) << follower.log();
 }
 
 TEST_F(Live, SelfManagedCertificatesFillTheSecretAndTheWebhookConfigurations) {
