@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "rules/core/base64.h"
+
 namespace latticeguard::certs {
 namespace {
 

@@ -301,31 +301,4 @@ Status check_key_pair(const KeyPair& pair) {
   return Ok{};
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  std::string in;
-  for (char c : text) {
-    if (c != '\n' && c != '\r' && c != ' ') in += c;
-  }
-  if (in.size() % 4 != 0) return Error{"invalid base64 length"};
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return Error{"invalid base64"};
-  // EVP_DecodeBlock counts the bytes the padding stands for; drop them.
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 }  // namespace latticeguard::certs

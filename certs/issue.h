@@ -60,7 +60,4 @@ Result<std::vector<std::string>> split_pem_bundle(std::string_view bundle_pem);
 // Checks that the key belongs to the certificate.
 Status check_key_pair(const KeyPair& pair);
 
-std::string base64_encode(std::string_view bytes);
-Result<std::string> base64_decode(std::string_view text);
-
 }  // namespace latticeguard::certs

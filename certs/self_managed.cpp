@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "rules/core/base64.h"
+
 namespace latticeguard::certs {
 namespace {
 

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "kube/encoding.h"
+#include "rules/core/http_status.h"
 
 extern char** environ;
 
@@ -144,39 +145,6 @@ Result<ServerAddr> parse_server(const std::string& server) {
   return a;
 }
 
-const char* default_reason(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Expired";
-    case 415:
-      return "UnsupportedMediaType";
-    case 422:
-      return "Invalid";
-    case 429:
-      return "TooManyRequests";
-    case 500:
-      return "InternalError";
-    case 503:
-      return "ServiceUnavailable";
-    case 504:
-      return "Timeout";
-    default:
-      return "Unknown";
-  }
-}
-
 // "list httproutes.gateway.networking.k8s.io" from a request, for 401/403 messages.
 std::pair<std::string, std::string> verb_and_resource(const std::string& method,
                                                       const std::string& path_and_query) {
@@ -223,7 +191,8 @@ std::pair<std::string, std::string> verb_and_resource(const std::string& method,
 
 Error http_error(int code, const std::string& method, const std::string& path,
                  const std::string& body) {
-  std::string reason = default_reason(code);
+  std::string reason(http_status_reason(code));
+  if (reason.empty()) reason = "Unknown";
   std::string message;
   json st = json::parse(body, nullptr, false);
   if (!st.is_discarded() && st.is_object() && st.value("kind", "") == "Status") {

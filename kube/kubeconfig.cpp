@@ -9,6 +9,7 @@
 
 #include "kube/client.h"
 #include "kube/encoding.h"
+#include "rules/core/base64.h"
 
 namespace latticeguard::kube {
 namespace {

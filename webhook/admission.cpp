@@ -3,6 +3,9 @@
 #include <optional>
 #include <utility>
 
+#include "rules/core/base64.h"
+#include "rules/core/http_status.h"
+
 namespace latticeguard::webhook {
 namespace {
 
@@ -74,34 +77,6 @@ std::optional<Operation> parse_operation(std::string_view s) {
   return std::nullopt;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) {
-      v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    }
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // Invalid UTF-8 inside strings (possible in a message echoing user input) must not make dump()
 // throw on the request path.
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -123,28 +98,9 @@ std::string_view to_string(Operation op) {
 }
 
 std::string_view status_reason(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    case 413:
-      return "RequestEntityTooLarge";
-    case 415:
-      return "UnsupportedMediaType";
-    case 422:
-      return "Invalid";
-    case 503:
-      return "ServiceUnavailable";
-    default:
-      return code >= 500 ? "InternalError" : "";
-  }
+  std::string_view reason = http_status_reason(code);
+  // The API server reports any failure of ours it has no name for as an internal error.
+  return reason.empty() && code >= 500 ? "InternalError" : reason;
 }
 
 AdmissionResponse allowed() { return AdmissionResponse{}; }
@@ -289,7 +245,7 @@ std::string render_review(const AdmissionRequest& req, const AdmissionResponse& 
   }
   if (resp.allowed && resp.patch.is_array() && !resp.patch.empty()) {
     response["patchType"] = "JSONPatch";
-    response["patch"] = base64(dump(resp.patch));
+    response["patch"] = base64_encode(dump(resp.patch));
   }
   const std::string& api_version =
       req.review_api_version.empty() ? std::string(kReviewApiVersion) : req.review_api_version;

@@ -125,17 +125,6 @@ TEST_F(CertsTest, InvalidNamesAreRejected) {
   EXPECT_TRUE(verify_chain(ok->cert_pem, bundle_.trust_pem, "::1", now_));
 }
 
-TEST(Base64, RoundTripsAndRejectsGarbage) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", "-----BEGIN CERTIFICATE-----\n"}) {
-    Result<std::string> back = base64_decode(base64_encode(s));
-    ASSERT_TRUE(back) << s;
-    EXPECT_EQ(*back, s);
-  }
-  EXPECT_EQ(base64_encode("abc"), "YWJj");
-  EXPECT_FALSE(base64_decode("abc"));
-  EXPECT_FALSE(base64_decode("a!!="));
-}
-
 // --- rotation under a fake clock: CA 30 days, leaf 9 days -------------------------------------
 
 using RotationTest = testing::BundleFixture;

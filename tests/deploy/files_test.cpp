@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cert_test_util.h"
+#include "rules/core/base64.h"
 
 namespace latticeguard::certs {
 namespace {

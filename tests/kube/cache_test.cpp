@@ -280,7 +280,10 @@ json capture_items(const std::string& file) {
 // above the 100 MB process budget: the bound below guards against regressions until the index
 // holds a compact representation.
 TEST(CacheMemoryTest, FiftyThousandStrippedObjectsFitTheBudget) {
-  if (kSlowdown > 1) GTEST_SKIP() << "RSS is not meaningful under ThreadSanitizer";
+  if (kSlowdown > 1 || kAddressSanitizer) {
+    GTEST_SKIP() << "RSS is not meaningful under ThreadSanitizer or AddressSanitizer (shadow "
+                    "memory, redzones and the freed-memory quarantine)";
+  }
   struct Source {
     const char* file;
     const char* kind;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "kube/encoding.h"
+#include "rules/core/base64.h"
 
 namespace latticeguard::kube::testing {
 namespace {
@@ -713,8 +714,8 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
   std::string start;
   uint64_t snapshot_rv = rv_;
   if (req.has_param("continue")) {
-    json tok = json::parse(base64_decode(req.get_param_value("continue"), true).value_or(""),
-                           nullptr, false);
+    Result<std::string> raw = base64_decode(req.get_param_value("continue"), Base64::kUrl);
+    json tok = json::parse(raw ? *raw : std::string(), nullptr, false);
     if (tok.is_discarded() || !tok.is_object() || !tok.contains("start")) {
       send_status(res, status_failure(400, "BadRequest", "continue key is not valid"));
       return;
@@ -731,7 +732,7 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
           "deleted between the time the first chunk was returned and now may show up in the "
           "list.");
       json fresh = {{"v", "meta.k8s.io/v1"}, {"rv", -1}, {"start", start}};
-      st["metadata"]["continue"] = base64_encode(fresh.dump(), true);
+      st["metadata"]["continue"] = base64_encode(fresh.dump(), Base64::kUrl);
       send_status(res, st);
       return;
     }
@@ -759,7 +760,7 @@ void FakeApiServer::handle_list(const Route& route, const httplib::Request& req,
   json md = {{"resourceVersion", std::to_string(snapshot_rv)}};
   if (remaining) {
     json tok = {{"v", "meta.k8s.io/v1"}, {"rv", snapshot_rv}, {"start", last_key + '\0'}};
-    md["continue"] = base64_encode(tok.dump(), true);
+    md["continue"] = base64_encode(tok.dump(), Base64::kUrl);
     md["remainingItemCount"] = remaining;
   } else if (r.custom) {
     md["continue"] = "";

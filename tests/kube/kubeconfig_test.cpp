@@ -6,6 +6,7 @@
 
 #include "kube/client.h"
 #include "kube/encoding.h"
+#include "rules/core/base64.h"
 #include "tests/kube/test_util.h"
 
 namespace latticeguard::kube {

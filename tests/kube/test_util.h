@@ -30,6 +30,18 @@ inline constexpr int kSlowdown = 1;
 #endif
 inline constexpr std::chrono::milliseconds kWait = 10s * kSlowdown;
 
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 inline ClientConfig config_for(const testing::FakeApiServer& api) {
   ClientConfig c;
   c.server = api.url();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kube/encoding.h"
+#include "rules/core/base64.h"
 #include "tests/kube/fake_apiserver.h"
 #include "tests/serve/serve_util.h"
 
@@ -48,7 +49,7 @@ class Live : public ::testing::Test {
                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n"
                "    server: " +
                    api_.url() +
-                   "\n    certificate-authority-data: " + kube::base64_encode(api_.ca_pem()) +
+                   "\n    certificate-authority-data: " + base64_encode(api_.ca_pem()) +
                    "\nusers:\n- name: e2e\n  user:\n    token: " + kToken +
                    "\ncontexts:\n- name: fake\n  context: {cluster: fake, user: e2e}\n"
                    "current-context: fake\n");
@@ -186,7 +187,10 @@ TEST_F(Live, OneReplicaAuditsAndTheOtherTakesOverOnSigterm) {
     auto r = report("webhook-test");
     return r && (*r)["metadata"]["resourceVersion"] != rv;
   })) << follower.log();
-  EXPECT_NE(follower.log().find("event=audit objects="), std::string::npos) << follower.log();
+  // The audit line is logged after the reports are written.
+  EXPECT_TRUE(eventually([&] {
+    return follower.log().find("event=audit objects=") != std::string::npos;
+  })) << follower.log();
 }
 
 TEST_F(Live, SelfManagedCertificatesFillTheSecretAndTheWebhookConfigurations) {
@@ -232,7 +236,7 @@ TEST_F(Live, SelfManagedCertificatesFillTheSecretAndTheWebhookConfigurations) {
     if (bundle.empty()) bundle = b;
     EXPECT_EQ(b, bundle) << res;
   }
-  std::optional<std::string> ca_pem = kube::base64_decode(bundle);
+  Result<std::string> ca_pem = base64_decode(bundle);
   ASSERT_TRUE(ca_pem);
   EXPECT_EQ(verify_tls_for_name(s->port(), *ca_pem, "latticeguard.latticeguard-system.svc"), "");
   // And not for a name the certificate does not carry.

@@ -17,6 +17,7 @@
 
 #include "kube/client.h"
 #include "kube/encoding.h"
+#include "rules/core/base64.h"
 
 extern char** environ;
 
@@ -302,7 +303,7 @@ std::string message_of(const json& answer) {
 json patch_of(const json& answer) {
   json r = response_of(answer);
   if (!r.contains("patch") || !r["patch"].is_string()) return nullptr;
-  std::optional<std::string> raw = kube::base64_decode(r["patch"].get<std::string>());
+  Result<std::string> raw = base64_decode(r["patch"].get<std::string>());
   if (!raw) return nullptr;
   json patch = json::parse(*raw, nullptr, false);
   return patch.is_discarded() ? json(nullptr) : patch;

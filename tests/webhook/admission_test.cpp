@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/core/base64.h"
 #include "tests/webhook/test_certs.h"
 
 namespace latticeguard::webhook {
@@ -35,24 +36,6 @@ std::vector<fs::path> captures() {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::string base64_decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    buf = (buf << 6) | static_cast<unsigned>(kAlphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  return out;
 }
 
 TEST(AdmissionCorpus, EveryCapturedReviewParsesAndRendersItsUid) {
@@ -110,7 +93,9 @@ TEST(AdmissionRender, PatchIsBase64JsonPatchWithType) {
   const json reply = json::parse(render_review(*req, patched(ops, {"added hostname"})));
   EXPECT_EQ(reply["response"]["allowed"], true);
   EXPECT_EQ(reply["response"]["patchType"], "JSONPatch");
-  EXPECT_EQ(json::parse(base64_decode(reply["response"]["patch"])), ops);
+  Result<std::string> patch = base64_decode(reply["response"]["patch"].get<std::string>());
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(json::parse(*patch), ops);
   EXPECT_EQ(reply["response"]["warnings"], json::array({"added hostname"}));
 
   const json empty = json::parse(render_review(*req, patched(json::array())));
