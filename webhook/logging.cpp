@@ -1,11 +1,13 @@
 #include "webhook/logging.h"
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace latticeguard::webhook {
@@ -37,6 +39,25 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   }
 };
 
+// stderr through a stdio buffer. spdlog's stderr sink flushes every line, which is one write(2)
+// per admission decision on the request path; lines are flushed every second instead, at once
+// for warnings and errors, and at exit.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BufferedStderrSink() {
+    static char buffer[64 << 10];
+    std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 }  // namespace
 
 bool configure_logging(std::string_view format, std::string_view level) {
@@ -57,12 +78,13 @@ bool configure_logging(std::string_view format, std::string_view level) {
   } else {
     return false;
   }
-  auto logger = std::make_shared<spdlog::logger>("latticeguard",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  static const auto sink = std::make_shared<BufferedStderrSink>();
+  auto logger = std::make_shared<spdlog::logger>("latticeguard", sink);
   logger->set_formatter(std::move(formatter));
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
+  spdlog::flush_every(std::chrono::seconds(1));
   return true;
 }
 

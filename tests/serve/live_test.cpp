@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "kube/encoding.h"
 #include "rules/core/base64.h"
 #include "tests/kube/fake_apiserver.h"
@@ -172,6 +175,8 @@ TEST_F(Live, OneReplicaAuditsAndTheOtherTakesOverOnSigterm) {
   ServeProcess& leader = holds(first, *a) ? *a : *b;
   ServeProcess& follower = holds(first, *a) ? *b : *a;
   ASSERT_TRUE(eventually([&] { return report("webhook-test").has_value(); })) << leader.log();
+  // Info lines are flushed every second: give a follower's audit line time to show.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(follower.log().find("event=audit objects="), std::string::npos)
       << "only the Lease holder audits\n"
       << follower.log();

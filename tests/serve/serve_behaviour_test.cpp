@@ -232,6 +232,10 @@ TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
   EXPECT_NE(m.body.find("latticeguard_findings_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("backendref-not-found"), std::string::npos) << m.body;
 
+  // Decision lines are buffered and flushed within a second.
+  EXPECT_TRUE(
+      eventually([&] { return serve_->log().find("event=admission") != std::string::npos; }, 5s))
+      << serve_->log();
   // Log shippers parse every line.
   std::istringstream log(serve_->log());
   int lines = 0;
@@ -240,7 +244,6 @@ TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
     ASSERT_TRUE(j.is_object() && j.contains("level") && j.contains("msg")) << line;
   }
   EXPECT_GE(lines, 3);
-  EXPECT_NE(serve_->log().find("event=admission"), std::string::npos) << serve_->log();
 }
 
 TEST_F(ServeBehaviour, SigtermTurnsReadinessOffAndExitsZero) {
