@@ -1,5 +1,6 @@
 #include "cli/serve.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -78,25 +79,26 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
-// The state directory stands in for the API server, whose objects all carry a creationTimestamp,
-// while the API server stamps an object under CREATE review before calling the webhook. Without a
-// stamp the files' objects would sort as "not created yet", after the reviewed object, and rules
-// that keep the oldest of several (policy-conflict) would pick the wrong one.
-ObjectPtr as_existing(const ObjectPtr& o) {
-  const json& raw = o->raw();
-  auto md = raw.find("metadata");
-  if (md == raw.end() || !md->is_object() || md->contains("creationTimestamp")) return o;
-  json doc = raw;
-  doc["metadata"]["creationTimestamp"] = "1970-01-01T00:00:00Z";
-  Result<Object> stamped = Object::from_json(std::move(doc), o->ns(), Origin::kApiServer);
-  return stamped ? std::make_shared<const Object>(std::move(*stamped)) : o;
+// The state directory stands in for the API server, so its objects are kept as the API
+// server's would be: no source text or pristine copy (they are never patched or located), and
+// a creationTimestamp. The API server stamps an object under CREATE review before calling the
+// webhook; without a stamp the files' objects would sort as "not created yet", after the
+// reviewed object, and rules that keep the oldest of several (policy-conflict) would pick the
+// wrong one.
+ObjectPtr as_cluster_object(const ObjectPtr& o) {
+  json doc = o->doc();
+  json& md = doc["metadata"];
+  if (!md.contains("creationTimestamp")) md["creationTimestamp"] = "1970-01-01T00:00:00Z";
+  Result<Object> stored = Object::from_json(std::move(doc), o->ns(), Origin::kApiServer);
+  return stored ? std::make_shared<const Object>(std::move(*stored)) : o;
 }
 
 }  // namespace
 
 int run_serve(const ServeOptions& opts) {
   if (!webhook::configure_logging(opts.log_format, opts.log_level)) {
-    std::fprintf(stderr, "latticeguard: --log-format must be text|json and --log-level a spdlog level\n");
+    std::fprintf(stderr,
+                 "latticeguard: --log-format must be text|json and --log-level a spdlog level\n");
     return 2;
   }
   // Signals are taken by sigwait() below; block them before any thread starts so none of the
@@ -133,11 +135,14 @@ int run_serve(const ServeOptions& opts) {
     size_t n = 0;
     for (const ManifestFile& f : loaded->files) {
       for (const ObjectPtr& o : f.objects) {
-        index.put(as_existing(o));
+        index.put(as_cluster_object(o));
         ++n;
       }
     }
-    spdlog::info("event=cluster_state source=directory dir={} objects={}", opts.cluster_state_dir, n);
+    *loaded = LoadedFiles{};  // the files' text and first decoding are no longer needed
+    malloc_trim(0);
+    spdlog::info("event=cluster_state source=directory dir={} objects={}", opts.cluster_state_dir,
+                 n);
     state = std::make_shared<webhook::StaticClusterState>(std::move(index));
   } else {
     Result<std::unique_ptr<LiveCluster>> l = LiveCluster::start(opts, metrics);
@@ -168,11 +173,11 @@ int run_serve(const ServeOptions& opts) {
   so.write_timeout_s = opts.write_timeout_s;
   so.shutdown_delay = std::chrono::milliseconds(opts.shutdown_delay_ms);
   webhook::Server server(so, metrics);
-  server.handle("/validate", [&](const webhook::AdmissionRequest& r) { return decider.validate(r); });
+  server.handle("/validate",
+                [&](const webhook::AdmissionRequest& r) { return decider.validate(r); });
   server.handle("/mutate", [&](const webhook::AdmissionRequest& r) { return decider.mutate(r); });
-  server.set_ready_check([&] {
-    return state->synced() || decider.engine()->config().fail_open_until_synced;
-  });
+  server.set_ready_check(
+      [&] { return state->synced() || decider.engine()->config().fail_open_until_synced; });
   if (live) {
     // Certificates may have to be issued before the server can load them.
     if (Status s = live->before_serving(); !s) {
