@@ -3,6 +3,7 @@
 #include <libfyaml.h>
 #include <re2/re2.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -119,6 +120,22 @@ json resolve_scalar(fy_event* ev) {
   return std::string(text);
 }
 
+// The text of a scalar that resolve_scalar would turn into the same string, for mapping keys:
+// untagged, without an anchor, quoted or a plain word that is not null/true/false in any case.
+std::optional<std::string_view> verbatim_key(fy_event* ev) {
+  if (!token_text(ev->scalar.tag).empty() || !token_text(ev->scalar.anchor).empty()) {
+    return std::nullopt;
+  }
+  std::string_view text = token_text(ev->scalar.value);
+  if (fy_token_scalar_style(ev->scalar.value) != FYSS_PLAIN) return text;
+  if (text.empty() || !std::isalpha(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  for (std::string_view word :
+       {"null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"}) {
+    if (text == word) return std::nullopt;
+  }
+  return text;
+}
+
 std::pair<int, int> mark_of(fy_event* ev) {
   const fy_mark* m = fy_event_start_mark(ev);
   return m ? std::make_pair(m->line + 1, m->column + 1) : std::make_pair(0, 0);
@@ -142,6 +159,17 @@ class Builder {
       std::pair<int, int> key_mark = {};
     };
     std::vector<Frame> stack;
+    // The slot is made with the key (one map lookup per key); a null value is what an empty
+    // YAML value resolves to anyway, and the value replaces it.
+    auto place_key = [&](std::string key, std::pair<int, int> mark) -> Result<json*> {
+      Frame& f = stack.back();
+      auto [it, fresh] = f.value->get_ref<json::object_t&>().try_emplace(std::move(key));
+      if (!fresh) return err("duplicate key \"" + it->first + "\"", mark);
+      f.slot = &it->second;
+      f.have_key = true;
+      f.key_mark = mark;
+      return nullptr;
+    };
     auto place = [&](json v, std::pair<int, int> mark) -> Result<json*> {
       if (stack.empty()) {
         root = std::move(v);
@@ -165,15 +193,7 @@ class Builder {
             return err("mapping keys must be scalars", mark);
           }
         }
-        // The slot is made now (one map lookup per key); a null value is what an empty
-        // YAML value resolves to anyway, and the value replaces it below.
-        auto [it, fresh] =
-            f.value->get_ref<json::object_t&>().try_emplace(std::move(v.get_ref<std::string&>()));
-        if (!fresh) return err("duplicate key \"" + it->first + "\"", mark);
-        f.slot = &it->second;
-        f.have_key = true;
-        f.key_mark = mark;
-        return nullptr;
+        return place_key(std::move(v.get_ref<std::string&>()), mark);
       }
       f.have_key = false;
       *f.slot = std::move(v);
@@ -199,6 +219,14 @@ class Builder {
         case FYET_DOCUMENT_END:
           return root;
         case FYET_SCALAR: {
+          if (!stack.empty() && stack.back().mapping && !stack.back().have_key) {
+            // Most keys are plain words that resolve to their own text: no JSON value on the way.
+            if (std::optional<std::string_view> k = verbatim_key(ev.get())) {
+              Result<json*> r = place_key(std::string(*k), mark_of(ev.get()));
+              if (!r) return r.error();
+              break;
+            }
+          }
           json v = resolve_scalar(ev.get());
           std::string_view anchor = token_text(ev->scalar.anchor);
           if (!anchor.empty()) anchors_[std::string(anchor)] = v;

@@ -6,7 +6,9 @@
 namespace latticeguard {
 namespace {
 
-Result<ManifestFile> decode(const std::string& text) { return decode_manifest(text, "f.yaml", "default"); }
+Result<ManifestFile> decode(const std::string& text) {
+  return decode_manifest(text, "f.yaml", "default");
+}
 
 TEST(Manifest, MultiDocumentAndListsAndDefaults) {
   auto f = decode(R"(apiVersion: v1
@@ -61,8 +63,9 @@ spec:
 }
 
 TEST(Manifest, SecondDocumentLinesAreFileLines) {
-  auto f = decode("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\n"
-                  "kind: Service\nmetadata:\n  name: b\n");
+  auto f = decode(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\n"
+      "kind: Service\nmetadata:\n  name: b\n");
   ASSERT_TRUE(f);
   EXPECT_EQ(f->objects[1]->source()->position("/metadata/name").first, 8);
 }
@@ -131,8 +134,9 @@ TEST(Manifest, JsonFilesAndScalarTypes) {
     "annotations":{"x":"true"}},"spec":{"ports":[{"port":80}]}})");
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_TRUE(f->objects[0]->doc()["spec"]["ports"][0]["port"].is_number_integer());
-  auto g = decode("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports:\n"
-                  "  - port: 80\n    name: '80'\n");
+  auto g = decode(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports:\n"
+      "  - port: 80\n    name: '80'\n");
   ASSERT_TRUE(g);
   EXPECT_TRUE(g->objects[0]->doc()["spec"]["ports"][0]["name"].is_string());
 }
@@ -141,9 +145,8 @@ TEST(Manifest, FixOpsKeepOtherDocumentsAndOrder) {
   std::string text =
       "# leading comment\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\n"
       "apiVersion: v1\nkind: Service\nmetadata:\n  name: b\n";
-  json ops = json::array({{{"op", "add"},
-                           {"path", "/metadata/annotations"},
-                           {"value", {{"a/b", "c"}}}}});
+  json ops =
+      json::array({{{"op", "add"}, {"path", "/metadata/annotations"}, {"value", {{"a/b", "c"}}}}});
   auto out = apply_ops_to_yaml(text, {json::array(), ops});
   ASSERT_TRUE(out) << out.error().message;
   auto f = decode(*out);
@@ -152,6 +155,20 @@ TEST(Manifest, FixOpsKeepOtherDocumentsAndOrder) {
   EXPECT_EQ(f->objects[0]->name(), "a");
   EXPECT_EQ(f->objects[1]->raw()["metadata"]["annotations"]["a/b"], "c");
   EXPECT_LT(out->find("kind"), out->find("metadata"));  // key order kept
+}
+
+TEST(Manifest, MappingKeysResolveLikeKubectl) {
+  // Keys are strings in JSON: plain words stay as written, other scalars become their text.
+  auto f = decode(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: keys}
+data: {plain: a, "quoted key": b, 80: c, True: d, ~: e, 'True': f, 0x10: g}
+)");
+  ASSERT_TRUE(f) << f.error().message;
+  const json& data = f->objects.at(0)->raw()["data"];
+  EXPECT_EQ(data, json::parse(R"({"plain":"a","quoted key":"b","80":"c","true":"d","null":"e",
+                                  "True":"f","16":"g"})"))
+      << data.dump();
 }
 
 }  // namespace
