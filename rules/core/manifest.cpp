@@ -5,6 +5,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -393,6 +395,52 @@ int count_lines(std::string_view s, size_t upto) {
   return n;
 }
 
+// Offset of the first byte that does not belong to well-formed UTF-8 (no overlong forms,
+// surrogates or code points over U+10FFFF), or npos.
+size_t invalid_utf8_at(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    if (i + 8 <= n) {  // ASCII runs, eight bytes at a time
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > n) return i;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// YAML text must be Unicode, and libfyaml does not always stop on bytes that are not: an
+// unknown directive line with an invalid byte loops forever. So text is checked first.
+Status check_utf8(std::string_view bytes) {
+  size_t at = invalid_utf8_at(bytes);
+  if (at == std::string_view::npos) return Ok{};
+  size_t line_start = bytes.rfind('\n', at == 0 ? 0 : at - 1);
+  line_start = line_start == std::string_view::npos || at == 0 ? 0 : line_start + 1;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(bytes[at]));
+  return Error{std::string("invalid UTF-8 (byte ") + hex + "): manifests must be UTF-8 text",
+               count_lines(bytes, at) + 1, static_cast<int>(at - line_start) + 1};
+}
+
 Status add_object(ManifestFile& out, json doc, std::string_view default_ns,
                   const std::shared_ptr<const SourceMap>& src, int doc_index,
                   const std::string& item_prefix) {
@@ -451,6 +499,7 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
         static_cast<const char*>(std::memchr(bytes.data(), '\0', bytes.size())) - bytes.data();
     return Error{"binary data (NUL byte): not a YAML or JSON file", count_lines(bytes, at) + 1, 1};
   }
+  if (Status s = check_utf8(bytes); !s) return s.error();
   auto text = std::make_shared<const std::string>(bytes);
   Parser parser(*text);
   if (!parser.parser) return Error{"cannot create YAML parser", 1, 1};
@@ -503,6 +552,7 @@ std::string format_error(const std::string& path, const Error& e) {
 }
 
 Result<json> yaml_to_json(std::string_view text) {
+  if (Status s = check_utf8(text); !s) return s.error();
   Parser parser(text);
   if (!parser.parser) return Error{"cannot create YAML parser"};
   DecodeLimits limits;

@@ -171,5 +171,27 @@ data: {plain: a, "quoted key": b, 80: c, True: d, ~: e, 'True': f, 0x10: g}
       << data.dump();
 }
 
+TEST(Manifest, TextThatIsNotUtf8IsRefusedWithItsPosition) {
+  // An unknown directive with an invalid byte made the YAML parser loop forever.
+  auto hang = decode(std::string("%api&ersion: x = json\xae") + "loads\n");
+  ASSERT_FALSE(hang);
+  EXPECT_NE(hang.error().message.find("invalid UTF-8 (byte 0xAE)"), std::string::npos)
+      << hang.error().message;
+  EXPECT_EQ(hang.error().line, 1);
+  EXPECT_EQ(hang.error().column, 22);
+  for (std::string bad : {std::string("a: b\nc: \xff\n"), std::string("a: \xc0\xaf\n"),  // overlong
+                          std::string("a: \xed\xa0\x80\n"),  // surrogate
+                          std::string("a: \xe2\x82\n")}) {   // truncated
+    auto f = decode(bad);
+    ASSERT_FALSE(f) << bad;
+    EXPECT_NE(f.error().message.find("invalid UTF-8"), std::string::npos) << f.error().message;
+  }
+  auto ok = decode(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xc3\xa9}\n"
+      "data: {emoji: \"\xf0\x9f\x9a\x80\", long: \"\xe2\x82\xac 0123456789abcdef\"}\n");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->objects.at(0)->name(), "caf\xc3\xa9");
+}
+
 }  // namespace
 }  // namespace latticeguard
