@@ -130,11 +130,15 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, O
   return o;
 }
 
+namespace {
+
 bool labels_read(Kind k) { return k == kNamespace || k == kPod; }
 
 bool annotation_read(std::string_view key) {
   return key.starts_with("application-networking.k8s.aws/") || key.starts_with("latticeguard.io/");
 }
+
+}  // namespace
 
 void drop_unread(Kind k, json& doc) {
   if (!doc.is_object()) return;
@@ -201,15 +205,6 @@ const std::string* Object::annotation(std::string_view key) const {
   if (it == md->end() || !it->is_object()) return nullptr;
   auto jt = it->find(key);
   return jt != it->end() && jt->is_string() ? jt->get_ptr<const std::string*>() : nullptr;
-}
-
-size_t ObjectKeyHash::operator()(const ObjectKey& k) const {
-  std::hash<std::string> h;
-  size_t seed = h(k.kind);
-  for (const std::string* s : {&k.group, &k.ns, &k.name}) {
-    seed ^= h(*s) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
-  }
-  return seed;
 }
 
 std::string pointer_escape(std::string_view token) {

@@ -134,14 +134,12 @@ class Object {
 
 using ObjectPtr = std::shared_ptr<const Object>;
 
-// What the rules read of an object, so the rest can be dropped (objects from the API server) and
+// What the rules read of an object, so the rest can be dropped (API server and file objects) and
 // two versions compared by what matters to rules. Labels are read only on Namespaces
 // (productionNamespaces, allowedRoutes selectors) and Pods (Service selectors; workloads' pod
 // labels sit in spec.template); annotations only under application-networking.k8s.aws/ and
 // latticeguard.io/. metadata keeps name, namespace, uid (PolicyReport references) and
 // creationTimestamp (policy-conflict ordering); status is never read.
-bool labels_read(Kind k);
-bool annotation_read(std::string_view key);
 void drop_unread(Kind k, json& doc);
 // Whether two versions of one object look the same to every rule (an UPDATE that only touched
 // a label, an unrelated annotation or bookkeeping fields cannot change any finding).
@@ -156,10 +154,6 @@ struct ObjectKey {
   static ObjectKey of(Kind k, std::string_view ns, std::string_view name) {
     return {std::string(k.group), std::string(k.kind), std::string(ns), std::string(name)};
   }
-};
-
-struct ObjectKeyHash {
-  size_t operator()(const ObjectKey& k) const;
 };
 
 // JSON pointer helpers. Pointers are RFC 6901 strings ("/spec/rules/0/backendRefs/1").
