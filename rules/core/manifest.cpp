@@ -437,7 +437,8 @@ Status check_utf8(std::string_view bytes) {
   line_start = line_start == std::string_view::npos || at == 0 ? 0 : line_start + 1;
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(bytes[at]));
-  return Error{std::string("invalid UTF-8 (byte ") + hex + "): manifests must be UTF-8 text",
+  return Error{std::string("invalid UTF-8 (byte ") + hex +
+                   "): YAML must be UTF-8 text; save the file as UTF-8",
                count_lines(bytes, at) + 1, static_cast<int>(at - line_start) + 1};
 }
 
