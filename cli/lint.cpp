@@ -52,15 +52,20 @@ Result<std::vector<std::string>> expand(const std::vector<std::string>& inputs) 
 }
 
 Result<std::string> read_all(const std::string& path) {
-  std::stringstream ss;
   if (path == "-") {
+    std::stringstream ss;
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Error{path + ": cannot read file"};
-  ss << in.rdbuf();
-  return ss.str();
+  // Sized once from the file: one allocation and one copy, not a growing stream buffer.
+  std::streamoff size = in.tellg();
+  if (size < 0) return Error{path + ": cannot read file"};
+  std::string text(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), size)) return Error{path + ": cannot read file"};
+  return text;
 }
 
 }  // namespace
@@ -74,10 +79,10 @@ Result<LoadedFiles> load_inputs(const std::vector<std::string>& inputs,
     std::string display = p == "-" ? "<stdin>" : p;
     Result<std::string> text = read_all(p);
     if (!text) return text.error();
-    Result<ManifestFile> f = decode_manifest(*text, display, default_namespace);
+    Result<ManifestFile> f = decode_manifest(std::make_shared<const std::string>(std::move(*text)),
+                                             display, default_namespace);
     if (!f) return Error{format_error(display, f.error())};
     loaded.files.push_back(std::move(*f));
-    loaded.texts.push_back(std::move(*text));
   }
   return loaded;
 }
@@ -187,8 +192,9 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
           changed = true;
         }
       }
-      Result<std::string> text = changed ? apply_ops_to_yaml(loaded->texts[i], doc_ops)
-                                         : Result<std::string>(loaded->texts[i]);
+      const std::string& original = *loaded->files[i].text;
+      Result<std::string> text =
+          changed ? apply_ops_to_yaml(original, doc_ops) : Result<std::string>(original);
       if (!text) {
         err << "latticeguard: " << f.path << ": cannot apply fixes: " << text.error().message
             << "\n";

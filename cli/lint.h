@@ -34,8 +34,7 @@ struct LintOptions {
 };
 
 struct LoadedFiles {
-  std::vector<ManifestFile> files;
-  std::vector<std::string> texts;  // file contents, parallel to files
+  std::vector<ManifestFile> files;  // each keeps its text (ManifestFile::text) for --fix
 };
 
 // Reads and decodes every input; errors are "file:line:col: message".

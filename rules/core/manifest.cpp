@@ -483,13 +483,7 @@ Status add_object(ManifestFile& out, json doc, std::string_view default_ns,
   return Ok{};
 }
 
-}  // namespace
-
-Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& path,
-                                     std::string_view default_namespace,
-                                     const DecodeLimits& limits) {
-  ManifestFile out;
-  out.path = path;
+Status check_bytes(std::string_view bytes, const DecodeLimits& limits) {
   if (bytes.size() > limits.max_bytes) {
     return Error{"file is " + std::to_string(bytes.size() >> 20) + " MiB, over the " +
                      std::to_string(limits.max_bytes >> 20) + " MiB limit for manifests",
@@ -500,8 +494,14 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
         static_cast<const char*>(std::memchr(bytes.data(), '\0', bytes.size())) - bytes.data();
     return Error{"binary data (NUL byte): not a YAML or JSON file", count_lines(bytes, at) + 1, 1};
   }
-  if (Status s = check_utf8(bytes); !s) return s.error();
-  auto text = std::make_shared<const std::string>(bytes);
+  return check_utf8(bytes);
+}
+
+Result<ManifestFile> decode_text(std::shared_ptr<const std::string> text, const std::string& path,
+                                 std::string_view default_namespace, const DecodeLimits& limits) {
+  ManifestFile out;
+  out.path = path;
+  out.text = text;
   Parser parser(*text);
   if (!parser.parser) return Error{"cannot create YAML parser", 1, 1};
   Builder builder(limits, 0);
@@ -544,6 +544,23 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
     doc_index++;
   }
   return out;
+}
+
+}  // namespace
+
+Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& path,
+                                     std::string_view default_namespace,
+                                     const DecodeLimits& limits) {
+  // Checked before copying: a 100 MB file is refused without a second 100 MB.
+  if (Status s = check_bytes(bytes, limits); !s) return s.error();
+  return decode_text(std::make_shared<const std::string>(bytes), path, default_namespace, limits);
+}
+
+Result<ManifestFile> decode_manifest(std::shared_ptr<const std::string> bytes,
+                                     const std::string& path, std::string_view default_namespace,
+                                     const DecodeLimits& limits) {
+  if (Status s = check_bytes(*bytes, limits); !s) return s.error();
+  return decode_text(std::move(bytes), path, default_namespace, limits);
 }
 
 std::string format_error(const std::string& path, const Error& e) {

@@ -23,6 +23,8 @@ struct ManifestFile {
   std::string path;
   std::vector<ObjectPtr> objects;
   int documents = 0;  // YAML documents, including empty ones
+  // The bytes decoded; the objects' source maps share them (positions, raw() re-reads).
+  std::shared_ptr<const std::string> text;
 };
 
 struct DecodeLimits {
@@ -32,6 +34,10 @@ struct DecodeLimits {
 
 Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& path,
                                      std::string_view default_namespace,
+                                     const DecodeLimits& limits = {});
+// The same without copying the bytes (files read whole for lint); they become ManifestFile::text.
+Result<ManifestFile> decode_manifest(std::shared_ptr<const std::string> bytes,
+                                     const std::string& path, std::string_view default_namespace,
                                      const DecodeLimits& limits = {});
 
 // "file:line:col: message" for an Error from decode_manifest.

@@ -109,9 +109,6 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, O
   } else if (o.ns_.empty()) {
     o.ns_ = std::string(default_namespace);
   }
-  // Rules read doc() only, so what they never read is dropped wherever raw() does not share it:
-  // API server objects are never patched, and file objects read raw() from their source.
-  if (origin != Origin::kReview && known) drop_unread(*known, doc);
   // A review's raw() differs from doc() only where defaults are written; most objects need
   // none, and then one document serves both.
   bool differs = origin == Origin::kReview && known && schema_defaults_change(*known, doc);
@@ -119,6 +116,10 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, O
   if (known) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
+  // Rules read doc() only, so what they never read is dropped wherever raw() does not share it:
+  // API server objects are never patched, and file objects read raw() from their source.
+  // After the defaults, whose shape checks still see (and report) every field.
+  if (origin != Origin::kReview && known) drop_unread(*known, doc);
   o.doc_ = std::make_shared<const json>(std::move(doc));
   if (copy) {
     o.raw_ = std::move(copy);
@@ -138,11 +139,50 @@ bool annotation_read(std::string_view key) {
   return key.starts_with("application-networking.k8s.aws/") || key.starts_with("latticeguard.io/");
 }
 
+// Keeps only `fields` of the mapping `j` (anything else is left alone).
+void keep_only(json& j, std::initializer_list<const char*> fields) {
+  if (!j.is_object()) return;
+  json kept = json::object();
+  for (const char* f : fields) {
+    if (auto it = j.find(f); it != j.end()) kept[f] = std::move(*it);
+  }
+  j = std::move(kept);
+}
+
+// Of a pod spec, rules read the containers' names, ports and probes (a Service's targetPort and
+// the health check's probe resolve there); images, env, resources, volumes, init containers and
+// the rest are dropped, which is most of a workload.
+void drop_unread_pod_spec(json& pod_spec) {
+  keep_only(pod_spec, {"containers"});
+  auto cs = pod_spec.find("containers");
+  if (cs == pod_spec.end() || !cs->is_array()) return;
+  for (json& c : *cs) {
+    keep_only(c, {"name", "ports", "readinessProbe", "livenessProbe", "startupProbe"});
+  }
+}
+
+void drop_unread_workload_spec(Kind k, json& doc) {
+  auto spec = doc.find("spec");
+  if (spec == doc.end() || !spec->is_object()) return;
+  if (k == kPod) {
+    drop_unread_pod_spec(*spec);
+    return;
+  }
+  // Controllers: the selector, and of the template its pod labels and pod spec.
+  keep_only(*spec, {"selector", "template"});
+  auto t = spec->find("template");
+  if (t == spec->end() || !t->is_object()) return;
+  keep_only(*t, {"metadata", "spec"});
+  if (auto md = t->find("metadata"); md != t->end()) keep_only(*md, {"labels"});
+  if (auto ps = t->find("spec"); ps != t->end()) drop_unread_pod_spec(*ps);
+}
+
 }  // namespace
 
 void drop_unread(Kind k, json& doc) {
   if (!doc.is_object()) return;
   doc.erase("status");
+  if (is_workload(k)) drop_unread_workload_spec(k, doc);
   auto md = doc.find("metadata");
   if (md == doc.end() || !md->is_object()) return;
   json kept = json::object();

@@ -139,7 +139,8 @@ using ObjectPtr = std::shared_ptr<const Object>;
 // (productionNamespaces, allowedRoutes selectors) and Pods (Service selectors; workloads' pod
 // labels sit in spec.template); annotations only under application-networking.k8s.aws/ and
 // latticeguard.io/. metadata keeps name, namespace, uid (PolicyReport references) and
-// creationTimestamp (policy-conflict ordering); status is never read.
+// creationTimestamp (policy-conflict ordering); status is never read. Of workloads, rules read
+// only the selector, the pod labels and the containers' names, ports and probes.
 void drop_unread(Kind k, json& doc);
 // Whether two versions of one object look the same to every rule (an UPDATE that only touched
 // a label, an unrelated annotation or bookkeeping fields cannot change any finding).

@@ -126,7 +126,6 @@ TEST(Engine, IndexSnapshotsAreIndependent) {
   EXPECT_NE(snapshot.find(kService, "n", "x"), nullptr);
 }
 
-
 // An UPDATE re-checks the changed object's dependents only when something rules read changed:
 // a Gateway with thousands of routes gets label and bookkeeping updates all the time.
 TEST(Engine, VersionsDifferingOnlyInUnreadFieldsAreTheSameForRules) {
@@ -182,6 +181,40 @@ TEST(Engine, ApiServerObjectsDropWhatNoRuleReads) {
                                         "", Origin::kApiServer);
   ASSERT_TRUE(ns);
   EXPECT_EQ(*ns->label("environment"), "production");
+}
+
+// Of a workload, rules read the selector, the pod labels and the containers' names, ports and
+// probes; a rollout that changes only the image is nothing to re-check.
+TEST(Engine, WorkloadsKeepOnlySelectorPodLabelsPortsAndProbes) {
+  auto deployment = [](const std::string& image) {
+    return json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+      "metadata":{"name":"parking","namespace":"shop"},
+      "spec":{"replicas":3,"selector":{"matchLabels":{"app":"parking"}},
+        "strategy":{"type":"RollingUpdate"},
+        "template":{"metadata":{"labels":{"app":"parking"},"annotations":{"a":"b"}},
+          "spec":{"serviceAccountName":"parking","volumes":[{"name":"tmp","emptyDir":{}}],
+            "initContainers":[{"name":"migrate","image":"m:1"}],
+            "containers":[{"name":"app","image":")" +
+                       image + R"(","env":[{"name":"PORT","value":"3000"}],
+              "resources":{"requests":{"cpu":"1"}},
+              "ports":[{"name":"http","containerPort":3000}],
+              "readinessProbe":{"httpGet":{"path":"/ready","port":"http"},"periodSeconds":5},
+              "livenessProbe":{"httpGet":{"path":"/live","port":3000}}}]}}}})");
+  };
+  Result<Object> api = Object::from_json(deployment("app:1"), "", Origin::kApiServer);
+  ASSERT_TRUE(api) << api.error().message;
+  EXPECT_EQ(api->doc()["spec"], json::parse(R"({"selector":{"matchLabels":{"app":"parking"}},
+      "template":{"metadata":{"labels":{"app":"parking"}},
+        "spec":{"containers":[{"name":"app","ports":[{"name":"http","containerPort":3000}],
+          "readinessProbe":{"httpGet":{"path":"/ready","port":"http"},"periodSeconds":5},
+          "livenessProbe":{"httpGet":{"path":"/live","port":3000}}}]}}})"));
+  Result<Object> review = Object::from_json(deployment("app:2"));
+  ASSERT_TRUE(review);
+  EXPECT_EQ(review->doc()["spec"]["replicas"], 3);  // objects under review keep everything
+  EXPECT_TRUE(same_for_rules(*api, *review));
+  json moved = deployment("app:2");
+  moved["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = "/v2";
+  EXPECT_FALSE(same_for_rules(*api, *Object::from_json(moved)));
 }
 }  // namespace
 }  // namespace latticeguard::testing
