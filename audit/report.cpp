@@ -91,6 +91,7 @@ AuditRun audit_index(const ObjectIndex& index, std::shared_ptr<const Config> con
     size_t per = (run.checked.size() + threads - 1) / threads;
     for (size_t t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
+        FactMemo memo(view, *config);  // per thread: the view is fixed for the whole pass
         size_t end = std::min(run.checked.size(), (t + 1) * per);
         for (size_t i = t * per; i < end; ++i) {
           std::vector<Finding> f = engine.check(run.checked[i], view);

@@ -11,6 +11,7 @@
 #include "cli/output.h"
 #include "rules/core/engine.h"
 #include "rules/core/fix.h"
+#include "rules/core/lattice.h"
 #include "rules/registry.h"
 
 namespace latticeguard {
@@ -152,6 +153,7 @@ int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err) {
   ClusterView view(index);
   std::vector<Finding>& findings = work->findings;
   // With a base (the live cluster), report only on the files' objects.
+  FactMemo memo(view, *config);  // the view is fixed for the whole pass
   for (const ManifestFile& f : loaded->files) {
     for (const ObjectPtr& o : f.objects) {
       std::vector<Finding> fo = engine.check(o, view);

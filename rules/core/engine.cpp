@@ -61,6 +61,8 @@ Engine::Engine(std::span<const Rule* const> rules, std::shared_ptr<const Config>
 std::vector<Finding> Engine::check(const ObjectPtr& subject, const ClusterView& view, Operation op,
                                    const Object* old_object) const {
   std::vector<Finding> out;
+  std::optional<FactMemo> memo;  // unless the caller holds one for this view already
+  if (!FactMemo::find(view, config_.get())) memo.emplace(view, *config_);
   const Kind k = subject->kind();
   bool scoped = k == kGateway || is_route(k);
   bool scope_known = false, in = true;
@@ -87,6 +89,7 @@ std::vector<Finding> Engine::check(const ObjectPtr& subject, const ClusterView& 
 
 std::vector<Finding> Engine::check_all(const ClusterView& view) const {
   std::vector<Finding> out;
+  FactMemo memo(view, *config_);
   for (const ObjectPtr& o : view.index().all()) {
     std::vector<Finding> f = check(o, view);
     std::move(f.begin(), f.end(), std::back_inserter(out));

@@ -70,12 +70,32 @@ std::vector<ResolvedParent> resolve_parents(const ClusterView& v, const Object& 
   return out;
 }
 
-bool in_scope(const ClusterView& v, const Object& o, const Config& cfg) {
+namespace {
+thread_local FactMemo* tl_memo = nullptr;
+}  // namespace
+
+FactMemo::FactMemo(const ClusterView& view, const Config& cfg)
+    : view_(&view), cfg_(&cfg), outer_(tl_memo) {
+  tl_memo = this;
+}
+
+FactMemo::~FactMemo() { tl_memo = outer_; }
+
+FactMemo* FactMemo::find(const ClusterView& view, const Config* cfg) {
+  for (FactMemo* m = tl_memo; m; m = m->outer_) {
+    if (m->view_ == &view && (!cfg || m->cfg_ == cfg)) return m;
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool compute_in_scope(const ClusterView& v, const Object& o, const Config& cfg) {
   const Kind k = o.kind();
   if (k == kGateway) {
     Tri t = gateway_is_lattice(v, o);
     return t == Tri::kYes || (t == Tri::kUnknown && (cfg.assume_lattice || cfg.open_world ||
-                                                      v.list(kGatewayClass).empty()));
+                                                     v.list(kGatewayClass).empty()));
   }
   if (!is_route(k)) return true;
   bool any_unknown = false;
@@ -86,6 +106,33 @@ bool in_scope(const ClusterView& v, const Object& o, const Config& cfg) {
   // An unresolvable parent counts as Lattice only with --assume-lattice or when no
   // GatewayClass is present at all (DESIGN §2).
   return any_unknown && (cfg.assume_lattice || v.list(kGatewayClass).empty());
+}
+
+std::optional<Backing> compute_backing(const ClusterView& v, const Object& service,
+                                       int service_port);
+
+}  // namespace
+
+bool in_scope(const ClusterView& v, const Object& o, const Config& cfg) {
+  const Kind k = o.kind();
+  if (k != kGateway && !is_route(k)) return true;
+  FactMemo* memo = FactMemo::find(v, &cfg);
+  if (!memo) return compute_in_scope(v, o, cfg);
+  auto [it, fresh] = memo->scope.try_emplace(&o, false);
+  if (fresh) it->second = compute_in_scope(v, o, cfg);
+  return it->second;
+}
+
+std::optional<Backing> resolve_backing(const ClusterView& v, const Object& service,
+                                       int service_port) {
+  FactMemo* memo = FactMemo::find(v);
+  if (!memo) return compute_backing(v, service, service_port);
+  auto key = std::make_pair(&service, service_port);
+  auto it = memo->backing.find(key);
+  if (it == memo->backing.end()) {
+    it = memo->backing.emplace(key, compute_backing(v, service, service_port)).first;
+  }
+  return it->second;
 }
 
 std::vector<size_t> matched_listeners(const Object& gateway, const json& ref) {
@@ -268,7 +315,8 @@ std::vector<const Object*> selected_workloads(const ClusterView& v, const Object
     return w->kind() != kPod && w->kind() != kReplicaSet;
   });
   if (has_controller) {
-    std::erase_if(out, [](const Object* w) { return w->kind() == kPod || w->kind() == kReplicaSet; });
+    std::erase_if(out,
+                  [](const Object* w) { return w->kind() == kPod || w->kind() == kReplicaSet; });
   }
   std::sort(out.begin(), out.end(), [](const Object* a, const Object* b) {
     return std::tie(a->kind_name(), a->name()) < std::tie(b->kind_name(), b->name());
@@ -276,7 +324,9 @@ std::vector<const Object*> selected_workloads(const ClusterView& v, const Object
   return out;
 }
 
-std::optional<Backing> resolve_backing(const ClusterView& v, const Object& service,
+namespace {
+
+std::optional<Backing> compute_backing(const ClusterView& v, const Object& service,
                                        int service_port) {
   const json* spec = child(service.doc(), "spec");
   const json* ports = spec ? child(*spec, "ports") : nullptr;
@@ -298,8 +348,9 @@ std::optional<Backing> resolve_backing(const ClusterView& v, const Object& servi
     for (size_t i = 0; i < containers->size(); ++i) {
       const json& c = (*containers)[i];
       int tp = 0;
-      if (target.is_string() && !std::all_of(target.get_ref<const std::string&>().begin(),
-                                             target.get_ref<const std::string&>().end(), ::isdigit)) {
+      if (target.is_string() &&
+          !std::all_of(target.get_ref<const std::string&>().begin(),
+                       target.get_ref<const std::string&>().end(), ::isdigit)) {
         if (!container_has_port_name(c, target.get<std::string>())) continue;
         tp = resolve_port(target, c);
       } else {
@@ -335,5 +386,7 @@ std::optional<Backing> resolve_backing(const ClusterView& v, const Object& servi
   }
   return std::nullopt;
 }
+
+}  // namespace
 
 }  // namespace latticeguard

@@ -8,9 +8,12 @@
 // Pure functions over a ClusterView; thread-safe as the view is.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "rules/core/cluster_view.h"
@@ -31,10 +34,10 @@ bool is_lattice_class(const ClusterView& v, std::string_view class_name);
 Tri gateway_is_lattice(const ClusterView& v, const Object& gateway);
 
 struct ResolvedParent {
-  size_t index;                // position in spec.parentRefs
-  std::string pointer;         // /spec/parentRefs/<i>
-  std::string ns, name;        // defaulted Gateway namespace/name
-  const json* ref = nullptr;   // the parentRef
+  size_t index;                     // position in spec.parentRefs
+  std::string pointer;              // /spec/parentRefs/<i>
+  std::string ns, name;             // defaulted Gateway namespace/name
+  const json* ref = nullptr;        // the parentRef
   const Object* gateway = nullptr;  // nullptr when not found
   Tri lattice = Tri::kUnknown;      // whether that Gateway is a Lattice Gateway
 };
@@ -68,14 +71,14 @@ struct Backing {
   const Object* workload = nullptr;  // Deployment/StatefulSet/DaemonSet/ReplicaSet/Pod
   std::string container_pointer;     // pointer to the container in the workload
   const json* container = nullptr;
-  int target_port = 0;                // resolved container port number the traffic goes to
-  const json* probe = nullptr;        // httpGet probe (readiness, else startup, else liveness)
-  std::string probe_kind;             // readinessProbe / startupProbe / livenessProbe
-  std::string probe_pointer;          // pointer to the probe in the workload
-  std::string probe_path;             // httpGet.path (default "/")
-  int probe_port = 0;                 // resolved httpGet.port
-  std::string probe_scheme;           // HTTP / HTTPS
-  bool non_http_probe = false;        // only grpc/tcpSocket/exec probes exist
+  int target_port = 0;          // resolved container port number the traffic goes to
+  const json* probe = nullptr;  // httpGet probe (readiness, else startup, else liveness)
+  std::string probe_kind;       // readinessProbe / startupProbe / livenessProbe
+  std::string probe_pointer;    // pointer to the probe in the workload
+  std::string probe_path;       // httpGet.path (default "/")
+  int probe_port = 0;           // resolved httpGet.port
+  std::string probe_scheme;     // HTTP / HTTPS
+  bool non_http_probe = false;  // only grpc/tcpSocket/exec probes exist
 };
 // Workloads selected by the Service (same namespace, pod template labels match the selector).
 std::vector<const Object*> selected_workloads(const ClusterView& v, const Object& service);
@@ -86,6 +89,29 @@ std::optional<Backing> resolve_backing(const ClusterView& v, const Object& servi
 // The pod template (spec.template.spec or Pod spec) of a workload, or nullptr.
 const json* pod_spec(const Object& workload);
 std::string pod_spec_pointer(const Object& workload);
+
+// Memoizes in_scope() and resolve_backing() on this thread while one view and configuration stay
+// unchanged: every health-check rule resolves the same Service's pods, and every rule on a
+// Service asks for the scope of the same routes. Engine::check opens one per evaluation; lint
+// and audit open one around a whole pass over a fixed view. Nothing is cached for other views,
+// or without one. Belongs to the thread that opened it; the view's objects must outlive it.
+class FactMemo {
+ public:
+  FactMemo(const ClusterView& view, const Config& cfg);
+  ~FactMemo();
+  FactMemo(const FactMemo&) = delete;
+  FactMemo& operator=(const FactMemo&) = delete;
+  // The innermost memo open on this thread for `view` (and `cfg`, when given), or nullptr.
+  static FactMemo* find(const ClusterView& view, const Config* cfg = nullptr);
+
+  std::unordered_map<const Object*, bool> scope;
+  std::map<std::pair<const Object*, int>, std::optional<Backing>> backing;
+
+ private:
+  const ClusterView* view_;
+  const Config* cfg_;
+  FactMemo* outer_;
+};
 
 // Small typed accessors that never throw.
 const json* child(const json& j, std::string_view key);
