@@ -162,15 +162,25 @@ struct EdgeEq {
   bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
 };
 
+// One bit of a 64-bit filter per edge type and first field ("backend" + group, "attr" + name,
+// "label" + namespace, ...): a shard whose filter lacks the bit holds no such edge, so a query
+// probes only the few kinds that declare edges of its type instead of every kind's table.
+uint64_t edge_bit(std::string_view key) {
+  size_t first = key.find('\x1f');
+  size_t second = first == std::string_view::npos ? first : key.find('\x1f', first + 1);
+  return uint64_t{1} << (std::hash<std::string_view>{}(key.substr(0, second)) & 63);
+}
+
 }  // namespace
 
 struct ObjectIndex::Shard {
-  std::map<std::pair<std::string, std::string>, ObjectPtr> objects;  // (ns, name)
+  std::map<std::pair<std::string, std::string>, ObjectPtr, PairLess> objects;  // (ns, name)
   std::unordered_map<std::string, std::vector<const Object*>, EdgeHash, EdgeEq> edges;
+  uint64_t edge_types = 0;  // edge_bit() of every edge ever added (erasing leaves bits set)
 };
 
 ObjectIndex::Shard& ObjectIndex::mutable_shard(const std::string& group, const std::string& kind) {
-  auto it = shards_.find(ShardKey{group, kind});
+  auto it = shards_.find(std::pair<std::string_view, std::string_view>(group, kind));
   if (it == shards_.end()) {
     it = shards_.emplace(ShardKey{group, kind}, std::make_shared<Shard>()).first;
   } else if (it->second.use_count() > 1) {
@@ -180,7 +190,7 @@ ObjectIndex::Shard& ObjectIndex::mutable_shard(const std::string& group, const s
 }
 
 const ObjectIndex::Shard* ObjectIndex::shard(std::string_view group, std::string_view kind) const {
-  auto it = shards_.find(std::make_pair(std::string(group), std::string(kind)));
+  auto it = shards_.find(std::make_pair(group, kind));
   return it == shards_.end() ? nullptr : it->second.get();
 }
 
@@ -195,7 +205,10 @@ ObjectPtr ObjectIndex::put(ObjectPtr obj) {
       if (vec.empty()) s.edges.erase(e);
     }
   }
-  for (const std::string& e : edges_of(*obj)) s.edges[e].push_back(obj.get());
+  for (const std::string& e : edges_of(*obj)) {
+    s.edges[e].push_back(obj.get());
+    s.edge_types |= edge_bit(e);
+  }
   it->second = std::move(obj);
   return replaced;
 }
@@ -203,7 +216,7 @@ ObjectPtr ObjectIndex::put(ObjectPtr obj) {
 bool ObjectIndex::erase(const ObjectKey& key) {
   if (!shard(key.group, key.kind)) return false;
   Shard& s = mutable_shard(key.group, key.kind);
-  auto it = s.objects.find(std::make_pair(key.ns, key.name));
+  auto it = s.objects.find(std::pair<std::string_view, std::string_view>(key.ns, key.name));
   if (it == s.objects.end()) return false;
   for (const std::string& e : edges_of(*it->second)) {
     auto& vec = s.edges[e];
@@ -215,20 +228,22 @@ bool ObjectIndex::erase(const ObjectKey& key) {
 }
 
 void ObjectIndex::clear_kind(Kind k) {
-  shards_.erase(std::make_pair(std::string(k.group), std::string(k.kind)));
+  if (auto it = shards_.find(std::make_pair(k.group, k.kind)); it != shards_.end()) {
+    shards_.erase(it);
+  }
 }
 
 ObjectPtr ObjectIndex::get(const ObjectKey& key) const {
   const Shard* s = shard(key.group, key.kind);
   if (!s) return nullptr;
-  auto it = s->objects.find(std::make_pair(key.ns, key.name));
+  auto it = s->objects.find(std::pair<std::string_view, std::string_view>(key.ns, key.name));
   return it == s->objects.end() ? nullptr : it->second;
 }
 
 const Object* ObjectIndex::find(Kind k, std::string_view ns, std::string_view name) const {
   const Shard* s = shard(k.group, k.kind);
   if (!s) return nullptr;
-  auto it = s->objects.find(std::make_pair(std::string(ns), std::string(name)));
+  auto it = s->objects.find(std::make_pair(ns, name));
   return it == s->objects.end() ? nullptr : it->second.get();
 }
 
@@ -252,8 +267,9 @@ std::vector<ObjectPtr> ObjectIndex::all() const {
 std::vector<const Object*> ObjectIndex::referrers(const std::string& edge_key) const {
   std::vector<const Object*> out;
   const HashedKey hashed{edge_key, EdgeHash{}(edge_key)};
+  const uint64_t bit = edge_bit(edge_key);
   for (const auto& [key, s] : shards_) {
-    if (s->edges.empty()) continue;
+    if (!(s->edge_types & bit) || s->edges.empty()) continue;
     auto it = s->edges.find(hashed);
     if (it != s->edges.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }
@@ -279,7 +295,7 @@ void ObjectIndex::set_all_complete(bool complete) {
   default_complete_ = complete;
 }
 bool ObjectIndex::complete(Kind k) const {
-  auto it = complete_.find(std::make_pair(std::string(k.group), std::string(k.kind)));
+  auto it = complete_.find(std::make_pair(k.group, k.kind));
   return it == complete_.end() ? default_complete_ : it->second;
 }
 

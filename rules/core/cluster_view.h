@@ -78,12 +78,23 @@ class ObjectIndex {
  private:
   struct Shard;
   using ShardKey = std::pair<std::string, std::string>;  // group, kind
+  // Orders pairs of strings and finds them by pairs of string_views, so a lookup by (group,
+  // kind) or (namespace, name) builds no strings.
+  struct PairLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      std::string_view a1 = a.first, b1 = b.first;
+      if (a1 != b1) return a1 < b1;
+      return std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
   Shard& mutable_shard(const std::string& group, const std::string& kind);
   const Shard* shard(std::string_view group, std::string_view kind) const;
 
-  std::map<ShardKey, std::shared_ptr<Shard>, std::less<>> shards_;
+  std::map<ShardKey, std::shared_ptr<Shard>, PairLess> shards_;
   bool default_complete_ = true;
-  std::map<ShardKey, bool, std::less<>> complete_;
+  std::map<ShardKey, bool, PairLess> complete_;
 };
 
 // Edges an object declares; one function so the index and overlays agree.
