@@ -37,9 +37,10 @@ struct LoadedFiles {
   std::vector<ManifestFile> files;  // each keeps its text (ManifestFile::text) for --fix
 };
 
-// Reads and decodes every input; errors are "file:line:col: message".
+// Reads and decodes every input; errors are "file:line:col: message". `may_map`: large files
+// may be mapped rather than read (not when they will be rewritten while their objects live).
 Result<LoadedFiles> load_inputs(const std::vector<std::string>& inputs,
-                                std::string_view default_namespace);
+                                std::string_view default_namespace, bool may_map = false);
 
 int run_lint(const LintOptions& opts, std::ostream& out, std::ostream& err);
 

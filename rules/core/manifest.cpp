@@ -291,8 +291,7 @@ class Builder {
 // line, so decoding pays nothing for positions.
 class LazySourceMap final : public SourceMap {
  public:
-  LazySourceMap(std::shared_ptr<const std::string> text, std::string file, size_t begin, size_t end,
-                int line_offset)
+  LazySourceMap(TextPtr text, std::string file, size_t begin, size_t end, int line_offset)
       : text_(std::move(text)),
         file_(std::move(file)),
         begin_(begin),
@@ -383,7 +382,7 @@ class LazySourceMap final : public SourceMap {
   }
 
  private:
-  std::shared_ptr<const std::string> text_;
+  TextPtr text_;
   std::string file_;
   size_t begin_, end_;
   int line_offset_;
@@ -497,7 +496,7 @@ Status check_bytes(std::string_view bytes, const DecodeLimits& limits) {
   return check_utf8(bytes);
 }
 
-Result<ManifestFile> decode_text(std::shared_ptr<const std::string> text, const std::string& path,
+Result<ManifestFile> decode_text(TextPtr text, const std::string& path,
                                  std::string_view default_namespace, const DecodeLimits& limits) {
   ManifestFile out;
   out.path = path;
@@ -548,16 +547,27 @@ Result<ManifestFile> decode_text(std::shared_ptr<const std::string> text, const 
 
 }  // namespace
 
+TextPtr text_of(std::string bytes) {
+  struct Held {
+    std::string bytes;
+    std::string_view view;
+  };
+  auto held = std::make_shared<Held>();
+  held->bytes = std::move(bytes);
+  held->view = held->bytes;
+  return TextPtr(held, &held->view);
+}
+
 Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& path,
                                      std::string_view default_namespace,
                                      const DecodeLimits& limits) {
   // Checked before copying: a 100 MB file is refused without a second 100 MB.
   if (Status s = check_bytes(bytes, limits); !s) return s.error();
-  return decode_text(std::make_shared<const std::string>(bytes), path, default_namespace, limits);
+  return decode_text(text_of(std::string(bytes)), path, default_namespace, limits);
 }
 
-Result<ManifestFile> decode_manifest(std::shared_ptr<const std::string> bytes,
-                                     const std::string& path, std::string_view default_namespace,
+Result<ManifestFile> decode_manifest(TextPtr bytes, const std::string& path,
+                                     std::string_view default_namespace,
                                      const DecodeLimits& limits) {
   if (Status s = check_bytes(*bytes, limits); !s) return s.error();
   return decode_text(std::move(bytes), path, default_namespace, limits);

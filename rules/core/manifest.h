@@ -19,12 +19,17 @@
 
 namespace latticeguard {
 
+// The bytes of one manifest file, shared by its objects' source maps. The pointer keeps alive
+// whatever holds them: a string (text_of) or a read-only mapping of the file (lint).
+using TextPtr = std::shared_ptr<const std::string_view>;
+TextPtr text_of(std::string bytes);
+
 struct ManifestFile {
   std::string path;
   std::vector<ObjectPtr> objects;
   int documents = 0;  // YAML documents, including empty ones
   // The bytes decoded; the objects' source maps share them (positions, raw() re-reads).
-  std::shared_ptr<const std::string> text;
+  TextPtr text;
 };
 
 struct DecodeLimits {
@@ -36,8 +41,8 @@ Result<ManifestFile> decode_manifest(std::string_view bytes, const std::string& 
                                      std::string_view default_namespace,
                                      const DecodeLimits& limits = {});
 // The same without copying the bytes (files read whole for lint); they become ManifestFile::text.
-Result<ManifestFile> decode_manifest(std::shared_ptr<const std::string> bytes,
-                                     const std::string& path, std::string_view default_namespace,
+Result<ManifestFile> decode_manifest(TextPtr bytes, const std::string& path,
+                                     std::string_view default_namespace,
                                      const DecodeLimits& limits = {});
 
 // "file:line:col: message" for an Error from decode_manifest.
