@@ -87,8 +87,9 @@ AuditRun audit_index(const ObjectIndex& index, std::shared_ptr<const Config> con
   threads = std::min(threads, std::max<size_t>(1, run.checked.size() / 256));
   std::vector<std::vector<Finding>> parts(threads);
   {
-    std::vector<std::jthread> pool;
+    // Declared before the pool: the threads read it until the pool's destructor joins them.
     size_t per = (run.checked.size() + threads - 1) / threads;
+    std::vector<std::jthread> pool;
     for (size_t t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         FactMemo memo(view, *config);  // per thread: the view is fixed for the whole pass
