@@ -56,7 +56,26 @@ void sort_findings(std::vector<Finding>& f) {
 }
 
 Engine::Engine(std::span<const Rule* const> rules, std::shared_ptr<const Config> config)
-    : rules_(rules), config_(std::move(config)) {}
+    : rules_(rules), config_(std::move(config)) {
+  std::span<const Kind> kinds = known_kinds();
+  by_kind_.resize(kinds.size());
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    for (const Rule* r : rules_) {
+      if (!rule_applies(*r, kinds[i])) continue;
+      if (config_->action_for(r->id, r->default_action) == Action::kOff) continue;
+      by_kind_[i].push_back(r);
+    }
+  }
+}
+
+std::span<const Rule* const> Engine::rules_for(Kind k) const {
+  std::span<const Kind> kinds = known_kinds();
+  auto it = std::lower_bound(kinds.begin(), kinds.end(), k, [](const Kind& a, const Kind& b) {
+    return a.group != b.group ? a.group < b.group : a.kind < b.kind;
+  });
+  if (it == kinds.end() || *it != k) return {};  // rules only ever subject known kinds
+  return by_kind_[static_cast<size_t>(it - kinds.begin())];
+}
 
 std::vector<Finding> Engine::check(const ObjectPtr& subject, const ClusterView& view, Operation op,
                                    const Object* old_object) const {
@@ -66,9 +85,7 @@ std::vector<Finding> Engine::check(const ObjectPtr& subject, const ClusterView& 
   const Kind k = subject->kind();
   bool scoped = k == kGateway || is_route(k);
   bool scope_known = false, in = true;
-  for (const Rule* r : rules_) {
-    if (!rule_applies(*r, k)) continue;
-    if (config_->action_for(r->id, r->default_action) == Action::kOff) continue;
+  for (const Rule* r : rules_for(k)) {
     if (scoped && !scope_known) {
       in = in_scope(view, *subject, *config_);
       scope_known = true;

@@ -48,8 +48,12 @@ class Engine {
 
  private:
   std::vector<const Object*> dependents(const Object& o, const ClusterView& view) const;
+  // The rules that run on a kind and are not off, in registry order.
+  std::span<const Rule* const> rules_for(Kind k) const;
   std::span<const Rule* const> rules_;
   std::shared_ptr<const Config> config_;
+  // Per known kind (index in known_kinds()): decided once, not per object and rule.
+  std::vector<std::vector<const Rule*>> by_kind_;
 };
 
 // A finding that counts (not suppressed, not off).
