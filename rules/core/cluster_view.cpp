@@ -205,9 +205,9 @@ ObjectPtr ObjectIndex::put(ObjectPtr obj) {
       if (vec.empty()) s.edges.erase(e);
     }
   }
-  for (const std::string& e : edges_of(*obj)) {
-    s.edges[e].push_back(obj.get());
+  for (std::string& e : edges_of(*obj)) {
     s.edge_types |= edge_bit(e);
+    s.edges[std::move(e)].push_back(obj.get());  // the key moves in when it is new
   }
   it->second = std::move(obj);
   return replaced;

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include "rules/core/json_key.h"
+
 namespace latticeguard {
 
 const json* child(const json& j, std::string_view key) {
   if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() || it->is_null() ? nullptr : &*it;
+  const json::object_t& m = j.get_ref<const json::object_t&>();
+  auto it = m.find(KeyView{key});
+  return it == m.end() || it->second.is_null() ? nullptr : &it->second;
 }
 
 std::string str(const json& j, std::string_view key, std::string_view fallback) {
