@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <iterator>
 
 #include "rules/core/defaults.h"
 
@@ -139,14 +140,21 @@ bool annotation_read(std::string_view key) {
   return key.starts_with("application-networking.k8s.aws/") || key.starts_with("latticeguard.io/");
 }
 
-// Keeps only `fields` of the mapping `j` (anything else is left alone).
-void keep_only(json& j, std::initializer_list<const char*> fields) {
+// Erases the members of the mapping `j` that `keep` rejects, in place: what stays is not
+// reallocated, and most documents have little or nothing to drop.
+template <class Keep>
+void erase_unless(json& j, Keep keep) {
   if (!j.is_object()) return;
-  json kept = json::object();
-  for (const char* f : fields) {
-    if (auto it = j.find(f); it != j.end()) kept[f] = std::move(*it);
+  json::object_t& m = j.get_ref<json::object_t&>();
+  for (auto it = m.begin(); it != m.end();) {
+    it = keep(it->first, it->second) ? std::next(it) : m.erase(it);
   }
-  j = std::move(kept);
+}
+
+void keep_only(json& j, std::initializer_list<std::string_view> fields) {
+  erase_unless(j, [&](const std::string& key, const json&) {
+    return std::find(fields.begin(), fields.end(), key) != fields.end();
+  });
 }
 
 // Of a pod spec, rules read the containers' names, ports and probes (a Service's targetPort and
@@ -185,21 +193,15 @@ void drop_unread(Kind k, json& doc) {
   if (is_workload(k)) drop_unread_workload_spec(k, doc);
   auto md = doc.find("metadata");
   if (md == doc.end() || !md->is_object()) return;
-  json kept = json::object();
-  for (const char* f : {"name", "namespace", "uid", "creationTimestamp"}) {
-    if (auto it = md->find(f); it != md->end()) kept[f] = std::move(*it);
-  }
-  if (auto it = md->find("labels"); it != md->end() && labels_read(k)) {
-    kept["labels"] = std::move(*it);
-  }
-  if (auto it = md->find("annotations"); it != md->end() && it->is_object()) {
-    json a = json::object();
-    for (auto& [key, v] : it->items()) {
-      if (annotation_read(key)) a[key] = std::move(v);
+  erase_unless(*md, [&](const std::string& key, json& value) {
+    if (key == "name" || key == "namespace" || key == "uid" || key == "creationTimestamp") {
+      return true;
     }
-    if (!a.empty()) kept["annotations"] = std::move(a);
-  }
-  *md = std::move(kept);
+    if (key == "labels") return labels_read(k);
+    if (key != "annotations" || !value.is_object()) return false;
+    erase_unless(value, [](const std::string& a, const json&) { return annotation_read(a); });
+    return !value.empty();
+  });
 }
 
 bool same_for_rules(const Object& a, const Object& b) {
