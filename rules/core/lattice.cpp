@@ -44,7 +44,9 @@ Tri gateway_is_lattice(const ClusterView& v, const Object& gateway) {
   return Tri::kUnknown;
 }
 
-std::vector<ResolvedParent> resolve_parents(const ClusterView& v, const Object& route) {
+namespace {
+
+std::vector<ResolvedParent> compute_parents(const ClusterView& v, const Object& route) {
   std::vector<ResolvedParent> out;
   const json* spec = child(route.doc(), "spec");
   const json* refs = spec ? child(*spec, "parentRefs") : nullptr;
@@ -71,6 +73,16 @@ std::vector<ResolvedParent> resolve_parents(const ClusterView& v, const Object& 
     out.push_back(std::move(p));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<ResolvedParent> resolve_parents(const ClusterView& v, const Object& route) {
+  FactMemo* memo = FactMemo::find(v);
+  if (!memo) return compute_parents(v, route);
+  auto [it, fresh] = memo->parents.try_emplace(&route);
+  if (fresh) it->second = compute_parents(v, route);
+  return it->second;
 }
 
 namespace {

@@ -90,10 +90,10 @@ std::optional<Backing> resolve_backing(const ClusterView& v, const Object& servi
 const json* pod_spec(const Object& workload);
 std::string pod_spec_pointer(const Object& workload);
 
-// Memoizes in_scope() and resolve_backing() on this thread while one view and configuration stay
-// unchanged: every health-check rule resolves the same Service's pods, and every rule on a
-// Service asks for the scope of the same routes. Engine::check opens one per evaluation; lint
-// and audit open one around a whole pass over a fixed view. Nothing is cached for other views,
+// Memoizes in_scope(), resolve_parents() and resolve_backing() on this thread while one view and
+// configuration stay unchanged: every health-check rule resolves the same Service's pods, and every
+// rule on a Service asks for the scope of the same routes. Engine::check opens one per evaluation;
+// lint and audit open one around a whole pass over a fixed view. Nothing is cached for other views,
 // or without one. Belongs to the thread that opened it; the view's objects must outlive it.
 class FactMemo {
  public:
@@ -106,6 +106,7 @@ class FactMemo {
 
   std::unordered_map<const Object*, bool> scope;
   std::map<std::pair<const Object*, int>, std::optional<Backing>> backing;
+  std::unordered_map<const Object*, std::vector<ResolvedParent>> parents;
 
  private:
   const ClusterView* view_;
