@@ -230,7 +230,9 @@ std::vector<BackendRef> backend_refs(const Object& route) {
       const json& r = (*refs)[j];
       if (!r.is_object()) continue;
       BackendRef b;
-      b.pointer = pointer_join(pointer_join(pointer_join("/spec/rules", i), "backendRefs"), j);
+      b.pointer.reserve(40);  // one allocation for "/spec/rules/<i>/backendRefs/<j>"
+      b.pointer.append("/spec/rules/").append(std::to_string(i)).append("/backendRefs/");
+      b.pointer.append(std::to_string(j));
       b.group = str(r, "group");
       b.kind = str(r, "kind", "Service");
       b.ns = str(r, "namespace", route.ns());
