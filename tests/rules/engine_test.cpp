@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rules/core/lattice.h"
 #include "rules/registry.h"
 #include "tests/rules/test_util.h"
 
@@ -215,6 +216,39 @@ TEST(Engine, WorkloadsKeepOnlySelectorPodLabelsPortsAndProbes) {
   json moved = deployment("app:2");
   moved["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] = "/v2";
   EXPECT_FALSE(same_for_rules(*api, *Object::from_json(moved)));
+}
+// Admission checks the cluster before and after a change in one request: facts memoized for
+// one view must never answer for another, nor outlive the pass that opened the memo.
+TEST(Engine, MemoizedFactsBelongToOneViewAndPass) {
+  auto make = [](const char* text) {
+    Result<Object> o = Object::from_json(json::parse(text), "", Origin::kApiServer);
+    EXPECT_TRUE(o) << o.error().message;
+    return std::make_shared<const Object>(*o);
+  };
+  ObjectIndex index;
+  ObjectPtr svc = make(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"parking",
+      "namespace":"shop"},"spec":{"selector":{"app":"parking"},"ports":[{"port":80,
+      "targetPort":3000}]}})");
+  index.put(svc);
+  index.put(make(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"parking",
+      "namespace":"shop"},"spec":{"selector":{"matchLabels":{"app":"parking"}},"template":{
+      "metadata":{"labels":{"app":"parking"}},"spec":{"containers":[{"name":"app",
+      "ports":[{"containerPort":3000}],"readinessProbe":{"httpGet":{"path":"/ready",
+      "port":3000}}}]}}}})"));
+  ClusterView with_pods(index);
+  ClusterView without_pods = with_pods.without(ObjectKey::of(kDeployment, "shop", "parking"));
+  Config cfg = Config::defaults();
+  {
+    FactMemo memo(with_pods, cfg);
+    EXPECT_EQ(FactMemo::find(with_pods, &cfg), &memo);
+    EXPECT_EQ(FactMemo::find(without_pods), nullptr);
+    std::optional<Backing> b = resolve_backing(with_pods, *svc);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->probe_path, "/ready");
+    EXPECT_FALSE(resolve_backing(without_pods, *svc));  // not the memoized answer
+    ASSERT_TRUE(resolve_backing(with_pods, *svc));      // memoized, still right
+  }
+  EXPECT_EQ(FactMemo::find(with_pods), nullptr);
 }
 }  // namespace
 }  // namespace latticeguard::testing
