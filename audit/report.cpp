@@ -34,6 +34,7 @@ std::string severity_of(const Finding& f) {
 json reference(const Object& o) {
   json r = {{"apiVersion", o.api_version()}, {"kind", o.kind_name()}, {"name", o.name()}};
   if (!o.ns().empty()) r["namespace"] = o.ns();
+  DocPins pins;  // a cached object may be packed: decode it for this lookup only
   const json* md = child(o.doc(), "metadata");
   if (md && child(*md, "uid")) r["uid"] = (*md)["uid"];
   return r;

@@ -30,9 +30,10 @@ Result<std::unique_ptr<kube::Client>> connect(const ConnectOptions& o) {
   return kube::Client::create(std::move(*cfg));
 }
 
-Result<ObjectPtr> object_from_api(nlohmann::json obj) {
+Result<ObjectPtr> object_from_api(nlohmann::json obj, bool packed) {
   Result<Object> o = Object::from_json(std::move(obj), "", Origin::kApiServer);
   if (!o) return o.error();
+  if (packed) o->pack();
   return std::make_shared<const Object>(std::move(*o));
 }
 

@@ -32,7 +32,8 @@ struct ClusterSnapshot {
 Result<ClusterSnapshot> list_cluster(kube::Client& client, const std::string& ns);
 
 // Objects from the API server: already defaulted, raw shares doc (see Object::from_json).
-Result<ObjectPtr> object_from_api(nlohmann::json obj);
+// `packed`: kept as Object::pack() does, for the long-lived live cache.
+Result<ObjectPtr> object_from_api(nlohmann::json obj, bool packed = false);
 
 struct ReportWrite {
   int created = 0, updated = 0, deleted = 0;

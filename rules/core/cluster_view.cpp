@@ -195,6 +195,7 @@ const ObjectIndex::Shard* ObjectIndex::shard(std::string_view group, std::string
 }
 
 ObjectPtr ObjectIndex::put(ObjectPtr obj) {
+  DocPins pins;  // edges of packed objects are read from a decoded copy, freed on return
   Shard& s = mutable_shard(obj->group(), obj->kind_name());
   auto [it, fresh] = s.objects.try_emplace(std::make_pair(obj->ns(), obj->name()));
   ObjectPtr replaced = std::move(it->second);
@@ -214,6 +215,7 @@ ObjectPtr ObjectIndex::put(ObjectPtr obj) {
 }
 
 bool ObjectIndex::erase(const ObjectKey& key) {
+  DocPins pins;
   if (!shard(key.group, key.kind)) return false;
   Shard& s = mutable_shard(key.group, key.kind);
   auto it = s.objects.find(std::pair<std::string_view, std::string_view>(key.ns, key.name));

@@ -161,6 +161,7 @@ std::vector<const Object*> Engine::dependents(const Object& o, const ClusterView
 std::vector<Finding> Engine::check_impact(const Object& changed, const ClusterView& before,
                                           const ClusterView& after) const {
   std::vector<Finding> out;
+  DocPins pins;  // the cached versions compared and re-checked below may be packed
   // An UPDATE that leaves everything rules read as it was (labels, bookkeeping) cannot change a
   // dependent's findings; a Gateway may have thousands of routes to re-check otherwise.
   const Object* prev = before.find(changed.kind(), changed.ns(), changed.name());

@@ -104,6 +104,8 @@ class FactMemo {
   // The innermost memo open on this thread for `view` (and `cfg`, when given), or nullptr.
   static FactMemo* find(const ClusterView& view, const Config* cfg = nullptr);
 
+  // Declared first, so destroyed last: the facts below may point into pinned documents.
+  DocPins pins;
   std::unordered_map<const Object*, bool> scope;
   std::map<std::pair<const Object*, int>, std::optional<Backing>> backing;
   std::unordered_map<const Object*, std::vector<ResolvedParent>> parents;

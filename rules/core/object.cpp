@@ -212,8 +212,55 @@ bool same_for_rules(const Object& a, const Object& b) {
   return x == y;
 }
 
+void Object::pack() {
+  // Only where raw() is doc(): a review's pristine copy or a file's source stay as they are.
+  if (!doc_ || raw_ != doc_) return;
+  auto p = std::make_shared<Packed>();
+  p->bytes = json::to_msgpack(*doc_);
+  p->bytes.shrink_to_fit();
+  packed_ = std::move(p);
+  doc_.reset();
+  raw_.reset();
+}
+
+namespace {
+
+json unpack(const std::vector<std::uint8_t>& bytes) {
+  // Our own encoding of a valid document: decoding cannot fail, and must not throw if it did.
+  json j = json::from_msgpack(bytes, true, false);
+  return j.is_discarded() ? json() : j;
+}
+
+thread_local DocPins* tl_pins = nullptr;
+
+}  // namespace
+
+DocPins::DocPins() : outer_(tl_pins) { tl_pins = this; }
+DocPins::~DocPins() { tl_pins = outer_; }
+
+DocPins* DocPins::outermost() {
+  DocPins* p = tl_pins;
+  while (p && p->outer_) p = p->outer_;
+  return p;
+}
+
+const json& DocPins::get(const Object& o) {
+  auto [it, fresh] = docs_.try_emplace(&o);
+  if (fresh) it->second = std::make_unique<const json>(unpack(o.packed_->bytes));
+  return *it->second;
+}
+
+const json& Object::unpacked() const {
+  // The outermost pins live longest: a fact memoized by an inner scope may point into them.
+  if (DocPins* pins = DocPins::outermost()) return pins->get(*this);
+  std::call_once(packed_->once,
+                 [this] { packed_->kept = std::make_unique<const json>(unpack(packed_->bytes)); });
+  return *packed_->kept;
+}
+
 const json& Object::raw() const {
   if (raw_) return *raw_;
+  if (packed_) return unpacked();
   std::call_once(lazy_->once, [this] {
     std::optional<json> original = source_ ? source_->original() : std::nullopt;
     // Without a source (not expected for file objects) the defaulted document is the best left.
@@ -230,8 +277,9 @@ std::string Object::display() const {
 
 const std::string* Object::label(std::string_view key) const {
   const json* labels = nullptr;
-  auto md = doc_->find("metadata");
-  if (md != doc_->end()) {
+  const json& d = doc();
+  auto md = d.find("metadata");
+  if (md != d.end()) {
     auto it = md->find("labels");
     if (it != md->end() && it->is_object()) labels = &*it;
   }
@@ -241,8 +289,9 @@ const std::string* Object::label(std::string_view key) const {
 }
 
 const std::string* Object::annotation(std::string_view key) const {
-  auto md = doc_->find("metadata");
-  if (md == doc_->end() || !md->is_object()) return nullptr;
+  const json& d = doc();
+  auto md = d.find("metadata");
+  if (md == d.end() || !md->is_object()) return nullptr;
   auto it = md->find("annotations");
   if (it == md->end() || !it->is_object()) return nullptr;
   auto jt = it->find(key);

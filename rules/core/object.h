@@ -9,6 +9,7 @@
 // any number of threads may read them.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -97,10 +99,17 @@ class Object {
   static Result<Object> from_json(json doc, std::string_view default_namespace = "",
                                   Origin origin = Origin::kReview);
 
-  const json& doc() const { return *doc_; }
+  const json& doc() const { return doc_ ? *doc_ : unpacked(); }
   // The object as received, which fixes patch. For a file object, read again from the source
   // on first use (source() must be set by then).
   const json& raw() const;
+  // Keeps the document packed (MessagePack, a tenth of the tree's memory) and decodes it when
+  // read: for objects held long and read rarely, the live cache's. doc() then returns a copy
+  // pinned by the outermost DocPins open on the thread (valid until that closes), or, with
+  // none open, one decoded on first use and kept. Only for API server objects (raw() is doc());
+  // others stay as they are.
+  void pack();
+  bool packed() const { return packed_ != nullptr; }
   Kind kind() const;  // known kinds map to the constants above; others keep their strings
   const std::string& group() const { return group_; }
   const std::string& kind_name() const { return kind_; }
@@ -124,7 +133,15 @@ class Object {
     std::once_flag once;
     json value;
   };
-  std::shared_ptr<const json> doc_;
+  struct Packed {
+    std::vector<std::uint8_t> bytes;
+    std::once_flag once;
+    std::unique_ptr<const json> kept;  // decoded outside any DocPins
+  };
+  friend class DocPins;
+  const json& unpacked() const;
+  std::shared_ptr<const json> doc_;  // null when packed
+  std::shared_ptr<Packed> packed_;
   std::shared_ptr<const json> raw_;  // null: lazy_ (file objects), filled from source_
   std::shared_ptr<LazyRaw> lazy_;
   std::string group_, kind_, api_version_, ns_, name_;
@@ -133,6 +150,26 @@ class Object {
 };
 
 using ObjectPtr = std::shared_ptr<const Object>;
+
+// Pins the documents of packed objects decoded on this thread while it is open (see
+// Object::pack): every doc() of one object returns the same copy, and references stay valid
+// until the outermost DocPins of the thread closes, so one evaluation can hold pointers into
+// the documents it read. Open one around any pass that reads cached objects (the Engine's
+// FactMemo holds one; so do index updates). Belongs to the thread that opened it.
+class DocPins {
+ public:
+  DocPins();
+  ~DocPins();
+  DocPins(const DocPins&) = delete;
+  DocPins& operator=(const DocPins&) = delete;
+
+ private:
+  friend class Object;
+  static DocPins* outermost();
+  const json& get(const Object& o);
+  DocPins* outer_;
+  std::unordered_map<const Object*, std::unique_ptr<const json>> docs_;
+};
 
 // What the rules read of an object, so the rest can be dropped (API server and file objects) and
 // two versions compared by what matters to rules. Labels are read only on Namespaces

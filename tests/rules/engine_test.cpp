@@ -250,5 +250,67 @@ TEST(Engine, MemoizedFactsBelongToOneViewAndPass) {
   }
   EXPECT_EQ(FactMemo::find(with_pods), nullptr);
 }
+// The live cache keeps objects packed: every reader must see the same document as before, and
+// a document read while a DocPins is open must stay put until it closes.
+TEST(Engine, PackedObjectsReadTheSameAndStayPinnedWhileAPassIsOpen) {
+  auto api = [](const char* text) {
+    Result<Object> o = Object::from_json(json::parse(text), "", Origin::kApiServer);
+    EXPECT_TRUE(o) << o.error().message;
+    return *o;
+  };
+  Object svc = api(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"parking",
+      "namespace":"shop","uid":"u-1","annotations":{
+      "application-networking.k8s.aws/federation":"amazon-vpc-lattice"}},
+      "spec":{"selector":{"app":"parking"},"ports":[{"port":80,"targetPort":3000}]}})");
+  Object deploy = api(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"parking",
+      "namespace":"shop"},"spec":{"selector":{"matchLabels":{"app":"parking"}},"template":{
+      "metadata":{"labels":{"app":"parking"}},"spec":{"containers":[{"name":"app",
+      "ports":[{"containerPort":3000}],"readinessProbe":{"httpGet":{"path":"/ready",
+      "port":3000}}}]}}}})");
+  const json plain = svc.doc();
+  Object packed = svc;
+  packed.pack();
+  ASSERT_TRUE(packed.packed());
+  EXPECT_EQ(packed.doc(), plain);  // no pins open: decoded once and kept
+  EXPECT_EQ(&packed.doc(), &packed.doc());
+  EXPECT_EQ(packed.raw(), plain);
+  ASSERT_NE(packed.annotation("application-networking.k8s.aws/federation"), nullptr);
+  {
+    Object p2 = svc;
+    p2.pack();
+    DocPins pins;
+    const json& a = p2.doc();
+    EXPECT_EQ(&a, &p2.doc());
+    EXPECT_EQ(a, plain);
+    {
+      DocPins inner;  // pins go to the outermost scope, which outlives facts kept by inner ones
+      EXPECT_EQ(&p2.doc(), &a);
+    }
+    EXPECT_EQ(a["metadata"]["uid"], "u-1");
+  }
+  // Rules over packed objects answer as over plain ones.
+  ObjectIndex index;
+  auto shared_svc = std::make_shared<Object>(svc);
+  shared_svc->pack();
+  deploy.pack();
+  index.put(shared_svc);
+  index.put(std::make_shared<const Object>(deploy));
+  ClusterView view(index);
+  Config cfg = Config::defaults();
+  FactMemo memo(view, cfg);
+  std::optional<Backing> b = resolve_backing(view, *shared_svc);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->probe_path, "/ready");
+  EXPECT_EQ(b->probe_port, 3000);
+  // Objects whose raw() is not their doc() (a file's is read again from the file) stay as they
+  // are.
+  Result<Object> file = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Service",
+      "metadata":{"name":"x","namespace":"shop"}})"),
+                                          "", Origin::kFile);
+  ASSERT_TRUE(file);
+  Object f = *file;
+  f.pack();
+  EXPECT_FALSE(f.packed());
+}
 }  // namespace
 }  // namespace latticeguard::testing
