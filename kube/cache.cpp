@@ -122,6 +122,31 @@ void strip_object(json& obj, const ResourceType& type) {
   }
 }
 
+// ---- CacheSink ----
+
+void CacheSink::begin_list(const std::string& group, const std::string& kind) {
+  std::lock_guard lock(pending_mu_);
+  pending_[{group, kind}].clear();
+}
+
+void CacheSink::add_listed(const std::string& group, const std::string& kind, nlohmann::json obj) {
+  std::lock_guard lock(pending_mu_);
+  pending_[{group, kind}].push_back(std::move(obj));
+}
+
+void CacheSink::commit_list(const std::string& group, const std::string& kind) {
+  std::vector<nlohmann::json> objects;
+  {
+    std::lock_guard lock(pending_mu_);
+    auto it = pending_.find({group, kind});
+    if (it != pending_.end()) {
+      objects = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  replace_kind(group, kind, std::move(objects));
+}
+
 // ---- MapSink ----
 
 void MapSink::replace_kind(const std::string& group, const std::string& kind,
@@ -293,15 +318,22 @@ void Cache::set_error(Kind& k, const std::string& message) {
 }
 
 Result<std::string> Cache::list_all(Kind& k) {
-  std::vector<json> items;
+  // Objects go to the sink page by page, so a sink that converts them as they come never holds
+  // a whole kind's JSON (tens of megabytes for 10,000 objects) at once.
+  const std::string& g = k.type.group;
+  const std::string& kind = k.type.kind;
+  sink_.begin_list(g, kind);
+  size_t n = 0;
   std::string cont, rv;
   for (;;) {
     auto page = client_.list(k.type.path(), options_.page_size, cont);
     if (!page) {
       // An expired continue token: start over for a consistent snapshot.
       if (is_gone(page.error()) && !cont.empty()) {
-        items.clear();
+        sink_.begin_list(g, kind);
+        n = 0;
         cont.clear();
+        rv.clear();
         continue;
       }
       return page.error();
@@ -311,14 +343,14 @@ Result<std::string> Cache::list_all(Kind& k) {
     if (auto it = page->find("items"); it != page->end() && it->is_array()) {
       for (auto& o : *it) {
         strip_object(o, k.type);
-        items.push_back(std::move(o));
+        sink_.add_listed(g, kind, std::move(o));
+        ++n;
       }
     }
     cont = md.value("continue", "");
     if (cont.empty()) break;
   }
-  size_t n = items.size();
-  sink_.replace_kind(k.type.group, k.type.kind, std::move(items));
+  sink_.commit_list(g, kind);
   std::lock_guard lock(mu_);
   k.stats.objects = n;
   return rv;

@@ -66,6 +66,19 @@ class CacheSink {
                       const std::string& name) = 0;
   virtual void set_synced(const std::string& group, const std::string& kind, bool synced) = 0;
   virtual void set_available(const std::string& group, const std::string& kind, bool available) = 0;
+
+  // A (re)list as it arrives, page by page: begin_list, add_listed for each object, then
+  // commit_list (never reached when the list fails; the next begin_list starts over). The
+  // default gathers the objects and hands them to replace_kind; a sink that converts each one
+  // as it comes overrides all three and never holds a whole kind's JSON at once. The calls for
+  // one kind come from one thread; different kinds from different threads.
+  virtual void begin_list(const std::string& group, const std::string& kind);
+  virtual void add_listed(const std::string& group, const std::string& kind, nlohmann::json obj);
+  virtual void commit_list(const std::string& group, const std::string& kind);
+
+ private:
+  std::mutex pending_mu_;
+  std::map<std::pair<std::string, std::string>, std::vector<nlohmann::json>> pending_;
 };
 
 // A mutex and a map; fine for tests and one-shot tools, not for the admission path.
@@ -99,7 +112,10 @@ class MapSink : public CacheSink {
 struct CacheOptions {
   std::vector<ResourceType> resources = default_resources();
   bool include_pods = false;
-  int page_size = 500;
+  // Objects per LIST page. Small pages keep little JSON alive per kind at a time while a large
+  // cluster is listed (the sink converts each page as it comes); 100 objects is still a few
+  // hundred kilobytes per request.
+  int page_size = 100;
   // Each watch asks the server to end it after a random time in [t, 2t), like client-go, so
   // that reconnects of many replicas do not line up.
   int watch_timeout_seconds = 300;

@@ -77,7 +77,7 @@ TEST_F(CacheTest, SyncsFromAnEmptyCluster) {
   }
   EXPECT_EQ(cache_->stats().size(), default_resources().size());
   EXPECT_EQ(api_.count_requests("GET /apis/application-networking.k8s.aws/v1alpha1/"
-                                "serviceimports?limit=500"),
+                                "serviceimports?limit=100"),
             1);
 }
 
