@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,29 +80,41 @@ Result<TextPtr> read_all(const std::string& path, bool may_map) {
     ss << std::cin.rdbuf();
     return text_of(ss.str());
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{path + ": cannot read file"};
+  auto failed = [&](const char* what) {
+    return Error{path + ": cannot " + what + ": " + std::strerror(errno)};
+  };
+  // One descriptor serves the size, the mapping or the read.
+  struct Fd {
+    int v;
+    ~Fd() {
+      if (v >= 0) ::close(v);
+    }
+  } fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   struct stat st {};
-  if (may_map && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-      static_cast<size_t>(st.st_size) >= kMapAtLeast) {
+  if (fd.v < 0 || ::fstat(fd.v, &st) != 0) return failed("read file");
+  size_t size = S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 0;
+  if (may_map && size >= kMapAtLeast) {
     auto m = std::make_shared<MappedFile>();
-    m->size = static_cast<size_t>(st.st_size);
-    m->addr = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (m->addr == MAP_FAILED) return Error{path + ": cannot read file"};
+    m->size = size;
+    m->addr = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd.v, 0);
+    if (m->addr == MAP_FAILED) return failed("map file");
     ::madvise(m->addr, m->size, MADV_SEQUENTIAL);
     m->view = std::string_view(static_cast<const char*>(m->addr), m->size);
     return TextPtr(m, &m->view);
   }
-  ::close(fd);
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return Error{path + ": cannot read file"};
-  // Sized once from the file: one allocation and one copy, not a growing stream buffer.
-  std::streamoff size = in.tellg();
-  if (size < 0) return Error{path + ": cannot read file"};
-  std::string text(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(text.data(), size)) return Error{path + ": cannot read file"};
+  // Sized once from the file (one allocation, no growing stream buffer), read to the end even
+  // if it grew or is not a regular file.
+  std::string text(size, '\0');
+  size_t got = 0;
+  for (;;) {
+    if (got == text.size()) text.resize(std::max<size_t>(2 * text.size(), 64 << 10));
+    ssize_t n = ::read(fd.v, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failed("read file");
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
   return text_of(std::move(text));
 }
 
