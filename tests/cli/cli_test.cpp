@@ -24,13 +24,13 @@ struct CmdResult {
 
 // Runs the binary with a shell command line; stdout and stderr captured separately.
 CmdResult run(const std::string& args, const std::string& stdin_text = "",
-        const std::string& binary = std::string(LG_BINARY_DIR) + "/latticeguard") {
+              const std::string& binary = std::string(LG_BINARY_DIR) + "/latticeguard") {
   fs::path dir = fs::temp_directory_path() / ("lgcli-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::string in = (dir / "in").string(), err = (dir / "err").string();
   std::ofstream(in) << stdin_text;
-  std::string cmd = "cd " + std::string(LG_SOURCE_DIR) + " && " + binary + " " + args + " <" + in +
-                    " 2>" + err;
+  std::string cmd =
+      "cd " + std::string(LG_SOURCE_DIR) + " && " + binary + " " + args + " <" + in + " 2>" + err;
   CmdResult r;
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf;
@@ -67,8 +67,8 @@ TEST(Cli, DenyFindingPrintsFileLineColumnAndExitsOne) {
 
 TEST(Cli, EveryBrokenExampleDeniesWithItsOwnRule) {
   int dirs = 0;
-  for (const auto& d : fs::directory_iterator(std::string(LG_SOURCE_DIR) +
-                                              "/manifests/examples/broken")) {
+  for (const auto& d :
+       fs::directory_iterator(std::string(LG_SOURCE_DIR) + "/manifests/examples/broken")) {
     if (!d.is_directory()) continue;
     std::string id = d.path().filename().string();
     CmdResult r = run("lint -o json -f " + d.path().string());
@@ -85,6 +85,31 @@ TEST(Cli, EveryBrokenExampleDeniesWithItsOwnRule) {
     ++dirs;
   }
   EXPECT_GE(dirs, 15);
+}
+
+// Files of 1 MiB and more are mapped rather than read: positions and findings must come out the
+// same as for a small file, down to the line of the last document.
+TEST(Cli, LargeFileReportsTheRightLine) {
+  fs::path file =
+      fs::temp_directory_path() / ("lgcli-large-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream out(file);
+  int line = 1;
+  for (int i = 0; out.tellp() < (3 << 19); ++i) {
+    out << "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-" << i
+        << "\nspec:\n  ports:\n  - port: 80\n---\n";
+    line += 8;
+  }
+  out << "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: late\n"
+         "spec:\n  parentRefs:\n  - name: gw\n  rules:\n  - backendRefs:\n    - name: missing\n      port: 80\n";
+  out.close();
+  ASSERT_GE(fs::file_size(file), size_t{1} << 20);
+  CmdResult r = run("lint --assume-lattice -f " + file.string());
+  fs::remove(file);
+  EXPECT_EQ(r.code, 1) << r.err;
+  // The backendRef starts on the 10th line of the last document.
+  std::string where = file.string() + ":" + std::to_string(line + 9) + ":";
+  EXPECT_NE(r.out.find(where), std::string::npos) << where << "\n" << r.out.substr(0, 400);
+  EXPECT_NE(r.out.find("[backendref-not-found]"), std::string::npos) << r.out.substr(0, 400);
 }
 
 TEST(Cli, JsonOutputShape) {
@@ -128,7 +153,8 @@ TEST(Cli, SarifIsValid210WithRulesAndLocations) {
 }
 
 TEST(Cli, InputErrorsExitTwoWithFileLineColumn) {
-  CmdResult r = run("lint -f -", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: 80\n");
+  CmdResult r =
+      run("lint -f -", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: 80\n");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("<stdin>:6:3: spec.ports: expected a list"), std::string::npos) << r.err;
 
@@ -187,8 +213,9 @@ TEST(Cli, OpenWorldTreatsAbsentServicesAsUnknown) {
 }
 
 TEST(Cli, FixPrintsPatchedManifestsAndWriteRewrites) {
-  CmdResult r = run("lint --fix -f manifests/examples/fixable/tg-policy.yaml -f "
-              "manifests/examples/fixable/demo-app.yaml");
+  CmdResult r =
+      run("lint --fix -f manifests/examples/fixable/tg-policy.yaml -f "
+          "manifests/examples/fixable/demo-app.yaml");
   auto decoded = latticeguard::decode_manifest(r.out, "fixed.yaml", "default");
   ASSERT_TRUE(decoded) << r.out;
   bool found = false;
@@ -232,8 +259,8 @@ TEST(Cli, RulesExplainVersionAndKubectlPluginName) {
           std::string(LG_BINARY_DIR) + "/kubectl-latticeguard");
   EXPECT_EQ(r.code, 0) << r.err;
   if (fs::exists("/usr/bin/kubectl")) {
-    CmdResult k = run("latticeguard version", "",
-                "PATH=" + std::string(LG_BINARY_DIR) + ":$PATH kubectl");
+    CmdResult k =
+        run("latticeguard version", "", "PATH=" + std::string(LG_BINARY_DIR) + ":$PATH kubectl");
     EXPECT_EQ(k.code, 0) << k.err;
     EXPECT_NE(k.out.find("latticeguard "), std::string::npos) << k.out << k.err;
   }
@@ -259,8 +286,8 @@ TEST(Cli, DeploymentArgsAreServeFlags) {
   CmdResult help = run("serve --help");
   ASSERT_EQ(help.code, 0) << help.err;
   int checked = 0;
-  for (const char* file : {"/manifests/deployment.yaml",
-                           "/charts/latticeguard/templates/deployment.yaml"}) {
+  for (const char* file :
+       {"/manifests/deployment.yaml", "/charts/latticeguard/templates/deployment.yaml"}) {
     std::ifstream in(std::string(LG_SOURCE_DIR) + file);
     ASSERT_TRUE(in) << file;
     std::string line;
