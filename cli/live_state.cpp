@@ -50,14 +50,9 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
 
   void replace_kind(const std::string& group, const std::string& kind,
                     std::vector<nlohmann::json> objects) override {
-    std::vector<ObjectPtr> built;
-    built.reserve(objects.size());
-    for (nlohmann::json& o : objects) {
-      if (Result<ObjectPtr> p = object_from_api(std::move(o), /*packed=*/true)) {
-        built.push_back(std::move(*p));
-      }
-    }
-    install(group, kind, std::move(built));
+    begin_list(group, kind);
+    for (nlohmann::json& o : objects) add_listed(group, kind, std::move(o));
+    commit_list(group, kind);
   }
   // Lists arrive page by page and each object is packed as it comes: the JSON of one page is
   // all that is alive at a time, instead of a whole kind's.
@@ -75,11 +70,7 @@ class CowState final : public kube::CacheSink, public webhook::ClusterState {
     std::vector<ObjectPtr> built;
     {
       std::lock_guard lock(listing_mu_);
-      auto it = listing_.find({group, kind});
-      if (it != listing_.end()) {
-        built = std::move(it->second);
-        listing_.erase(it);
-      }
+      built = take(listing_, {group, kind});
     }
     install(group, kind, std::move(built));
   }

@@ -138,11 +138,7 @@ void CacheSink::commit_list(const std::string& group, const std::string& kind) {
   std::vector<nlohmann::json> objects;
   {
     std::lock_guard lock(pending_mu_);
-    auto it = pending_.find({group, kind});
-    if (it != pending_.end()) {
-      objects = std::move(it->second);
-      pending_.erase(it);
-    }
+    objects = take(pending_, {group, kind});
   }
   replace_kind(group, kind, std::move(objects));
 }

@@ -76,6 +76,18 @@ class CacheSink {
   virtual void add_listed(const std::string& group, const std::string& kind, nlohmann::json obj);
   virtual void commit_list(const std::string& group, const std::string& kind);
 
+ protected:
+  // Removes and returns the list in progress under `key` (empty when there is none).
+  template <class Map>
+  static typename Map::mapped_type take(Map& lists, const typename Map::key_type& key) {
+    typename Map::mapped_type out;
+    if (auto it = lists.find(key); it != lists.end()) {
+      out = std::move(it->second);
+      lists.erase(it);
+    }
+    return out;
+  }
+
  private:
   std::mutex pending_mu_;
   std::map<std::pair<std::string, std::string>, std::vector<nlohmann::json>> pending_;
