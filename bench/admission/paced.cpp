@@ -5,7 +5,10 @@
 //
 // Usage: lg_paced --url https://127.0.0.1:8443/validate --body FILE
 //                 [--rate 1000] [--duration 10] [--connections 4] [--warmup 1] [--ca FILE]
+//                 [--samples FILE]
 // Prints one line of key=value pairs; exit 1 when any request failed or got a non-200.
+// --samples writes every latency (nanoseconds, one per line, sorted) so a caller can pool
+// several runs into one distribution.
 // Each connection runs on its own thread; results are merged after the threads join.
 
 #include <httplib.h>
@@ -30,6 +33,7 @@ struct Options {
   std::string path = "/";
   std::string body;
   std::string ca_file;
+  std::string samples_file;
   double rate = 1000;
   double duration_s = 10;
   double warmup_s = 1;
@@ -46,7 +50,7 @@ struct Samples {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "lg_paced: %s\nusage: lg_paced --url https://HOST:PORT/PATH --body FILE [--rate N]"
-               " [--duration S] [--connections N] [--warmup S] [--ca FILE]\n",
+               " [--duration S] [--connections N] [--warmup S] [--ca FILE] [--samples FILE]\n",
                why);
   std::exit(2);
 }
@@ -82,6 +86,8 @@ Options parse_args(int argc, char** argv) {
       body_file = value;
     } else if (arg == "--ca") {
       opt.ca_file = value;
+    } else if (arg == "--samples") {
+      opt.samples_file = value;
     } else if (arg == "--rate") {
       opt.rate = std::atof(value.c_str());
     } else if (arg == "--duration") {
@@ -178,6 +184,14 @@ int main(int argc, char** argv) {
     all.latency_ns.insert(all.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
   }
   std::sort(all.latency_ns.begin(), all.latency_ns.end());
+  if (!opt.samples_file.empty()) {
+    std::ofstream out(opt.samples_file, std::ios::trunc);
+    for (int64_t ns : all.latency_ns) out << ns << '\n';
+    if (!out) {
+      std::fprintf(stderr, "lg_paced: cannot write %s\n", opt.samples_file.c_str());
+      return 2;
+    }
+  }
   // A server that falls behind stretches the run; the rate is what it actually sustained.
   const auto warmup_end = after(start, opt.warmup_s);
   const double measured_s = std::chrono::duration<double>(all.last_done - warmup_end).count();
