@@ -154,6 +154,26 @@ TEST(Engine, VersionsDifferingOnlyInUnreadFieldsAreTheSameForRules) {
   EXPECT_FALSE(same_for_rules(
       base,
       gateway(R"(,"annotations":{"latticeguard.io/ignore":"parentref-unresolved: moving"})", 80)));
+  // Read annotations count whether or not unread ones sit beside them; status never counts.
+  Object annotated =
+      gateway(R"(,"annotations":{"application-networking.k8s.aws/lattice-vpc-association":"true",
+      "example.com/ticket":"NET-12"})",
+              80);
+  EXPECT_TRUE(same_for_rules(
+      annotated,
+      gateway(R"(,"annotations":{"application-networking.k8s.aws/lattice-vpc-association":"true"})",
+              80)));
+  json restarted = base.doc();
+  restarted["status"]["conditions"] = json::array({{{"type", "Programmed"}, {"status", "False"}}});
+  EXPECT_TRUE(same_for_rules(base, *Object::from_json(restarted)));
+  // A Namespace's labels decide production scope, so they are read.
+  auto ns = [](const std::string& env) {
+    return *Object::from_json(json{{"apiVersion", "v1"},
+                                   {"kind", "Namespace"},
+                                   {"metadata", {{"name", "shop"}, {"labels", {{"env", env}}}}}});
+  };
+  EXPECT_TRUE(same_for_rules(ns("prod"), ns("prod")));
+  EXPECT_FALSE(same_for_rules(ns("prod"), ns("dev")));
 }
 
 // Objects from the API server keep only what rules read: 50k cached objects must fit in memory.
