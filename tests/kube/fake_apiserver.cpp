@@ -371,6 +371,11 @@ void FakeApiServer::set_bookmark_interval(std::chrono::milliseconds interval) {
   bookmark_interval_ = interval;
 }
 
+void FakeApiServer::set_watch_poll_interval(std::chrono::milliseconds interval) {
+  std::lock_guard lock(mu_);
+  watch_poll_interval_ = interval;
+}
+
 std::vector<std::string> FakeApiServer::requests() const {
   std::lock_guard lock(mu_);
   return requests_;
@@ -865,7 +870,10 @@ void FakeApiServer::handle_watch(const Route& route, const httplib::Request& req
               sink.done();
               return true;
             }
-            cv_.wait_for(lock, std::chrono::milliseconds(50));
+            // Wake for the next bookmark or the deadline if sooner than the poll interval.
+            auto until = now + watch_poll_interval_;
+            if (st->bookmarks) until = std::min(until, st->last_bookmark + bookmark_interval_);
+            cv_.wait_until(lock, std::min(until, st->deadline));
             return true;
           }
         }

@@ -85,6 +85,10 @@ class FakeApiServer {
   void compact();
   void set_latency(std::chrono::milliseconds latency);
   void set_bookmark_interval(std::chrono::milliseconds interval);
+  // How often a quiet watch wakes to notice a client that went away (new events, drops and
+  // stop wake it at once). Tests keep the short default; a benchmark that holds dozens of
+  // watches open lengthens it so the fake server does not compete for the CPU it measures.
+  void set_watch_poll_interval(std::chrono::milliseconds interval);
 
   // ---- observation ----
   // "GET /api/v1/services?limit=500", in arrival order.
@@ -130,6 +134,7 @@ class FakeApiServer {
   bool stopping_ = false;
   std::chrono::milliseconds latency_{0};
   std::chrono::milliseconds bookmark_interval_{1000};
+  std::chrono::milliseconds watch_poll_interval_{50};
   std::vector<std::string> requests_;
   std::atomic<int> open_watches_{0};
 };
