@@ -69,12 +69,9 @@ Engine::Engine(std::span<const Rule* const> rules, std::shared_ptr<const Config>
 }
 
 std::span<const Rule* const> Engine::rules_for(Kind k) const {
-  std::span<const Kind> kinds = known_kinds();
-  auto it = std::lower_bound(kinds.begin(), kinds.end(), k, [](const Kind& a, const Kind& b) {
-    return a.group != b.group ? a.group < b.group : a.kind < b.kind;
-  });
-  if (it == kinds.end() || *it != k) return {};  // rules only ever subject known kinds
-  return by_kind_[static_cast<size_t>(it - kinds.begin())];
+  std::optional<size_t> i = known_kind_index(k);
+  if (!i) return {};  // rules only ever subject known kinds
+  return by_kind_[*i];
 }
 
 std::vector<Finding> Engine::check(const ObjectPtr& subject, const ClusterView& view, Operation op,

@@ -26,7 +26,7 @@ constexpr bool kinds_sorted() {
   }
   return true;
 }
-static_assert(kinds_sorted(), "kKnownKinds must stay sorted for find_kind()");
+static_assert(kinds_sorted(), "kKnownKinds must stay sorted for known_kind_index()");
 
 }  // namespace
 
@@ -42,12 +42,17 @@ bool is_workload(Kind k) {
 }
 bool is_cluster_scoped(Kind k) { return k == kNamespace || k == kGatewayClass; }
 
+std::optional<size_t> known_kind_index(Kind k) {
+  auto it =
+      std::lower_bound(kKnownKinds.begin(), kKnownKinds.end(), k, [](const Kind& a, const Kind& b) {
+        return a.group != b.group ? a.group < b.group : a.kind < b.kind;
+      });
+  if (it == kKnownKinds.end() || *it != k) return std::nullopt;
+  return static_cast<size_t>(it - kKnownKinds.begin());
+}
+
 std::optional<Kind> find_kind(std::string_view group, std::string_view kind) {
-  auto it = std::lower_bound(kKnownKinds.begin(), kKnownKinds.end(), Kind{group, kind},
-                             [](const Kind& a, const Kind& b) {
-                               return a.group != b.group ? a.group < b.group : a.kind < b.kind;
-                             });
-  if (it != kKnownKinds.end() && it->group == group && it->kind == kind) return *it;
+  if (std::optional<size_t> i = known_kind_index(Kind{group, kind})) return kKnownKinds[*i];
   // ServiceImport also exists as multicluster.x-k8s.io; the controller checks only the kind.
   if (group == "multicluster.x-k8s.io" && kind == "ServiceImport") return kServiceImport;
   return std::nullopt;
@@ -136,6 +141,15 @@ namespace {
 
 bool labels_read(Kind k) { return k == kNamespace || k == kPod; }
 
+// Of metadata, besides the annotations annotation_read() accepts: identity, creationTimestamp
+// (policy-conflict ordering) and, on some kinds, labels.
+bool metadata_field_read(Kind k, std::string_view key) {
+  if (key == "name" || key == "namespace" || key == "uid" || key == "creationTimestamp") {
+    return true;
+  }
+  return key == "labels" && labels_read(k);
+}
+
 bool annotation_read(std::string_view key) {
   return key.starts_with("application-networking.k8s.aws/") || key.starts_with("latticeguard.io/");
 }
@@ -194,10 +208,7 @@ void drop_unread(Kind k, json& doc) {
   auto md = doc.find("metadata");
   if (md == doc.end() || !md->is_object()) return;
   erase_unless(*md, [&](const std::string& key, json& value) {
-    if (key == "name" || key == "namespace" || key == "uid" || key == "creationTimestamp") {
-      return true;
-    }
-    if (key == "labels") return labels_read(k);
+    if (metadata_field_read(k, key)) return true;
     if (key != "annotations" || !value.is_object()) return false;
     erase_unless(value, [](const std::string& a, const json&) { return annotation_read(a); });
     return !value.empty();
@@ -248,8 +259,7 @@ bool same_for_rules(const Object& a, const Object& b) {
     return key != "status" && key != "metadata";
   };
   auto kept_metadata = [&](const std::string& key, const json&) {
-    return key == "name" || key == "namespace" || key == "uid" || key == "creationTimestamp" ||
-           (key == "labels" && labels_read(k));
+    return metadata_field_read(k, key);
   };
   auto kept_annotation = [](const std::string& key, const json&) { return annotation_read(key); };
   static const json kNone = json::object();
@@ -278,18 +288,19 @@ json unpack(const std::vector<std::uint8_t>& bytes) {
   return j.is_discarded() ? json() : j;
 }
 
-thread_local DocPins* tl_pins = nullptr;
+// Only the outermost DocPins of a thread keeps documents; inner ones are no-ops.
+thread_local DocPins* tl_outermost = nullptr;
 
 }  // namespace
 
-DocPins::DocPins() : outer_(tl_pins) { tl_pins = this; }
-DocPins::~DocPins() { tl_pins = outer_; }
-
-DocPins* DocPins::outermost() {
-  DocPins* p = tl_pins;
-  while (p && p->outer_) p = p->outer_;
-  return p;
+DocPins::DocPins() {
+  if (!tl_outermost) tl_outermost = this;
 }
+DocPins::~DocPins() {
+  if (tl_outermost == this) tl_outermost = nullptr;
+}
+
+DocPins* DocPins::outermost() { return tl_outermost; }
 
 const json& DocPins::get(const Object& o) {
   auto [it, fresh] = docs_.try_emplace(&o);

@@ -66,6 +66,8 @@ bool is_workload(Kind k);        // Deployment, StatefulSet, DaemonSet, ReplicaS
 bool is_cluster_scoped(Kind k);  // Namespace, GatewayClass
 // "HTTPRoute" -> kHTTPRoute when the group matches a known kind; nullopt otherwise.
 std::optional<Kind> find_kind(std::string_view group, std::string_view kind);
+// Position of `k` in known_kinds(), or nullopt: for tables kept per known kind.
+std::optional<size_t> known_kind_index(Kind k);
 // The group of an apiVersion: "apps/v1" -> "apps", "v1" -> "".
 std::string_view api_group(std::string_view api_version);
 
@@ -167,7 +169,6 @@ class DocPins {
   friend class Object;
   static DocPins* outermost();
   const json& get(const Object& o);
-  DocPins* outer_;
   std::unordered_map<const Object*, std::unique_ptr<const json>> docs_;
 };
 
