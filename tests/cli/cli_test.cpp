@@ -100,7 +100,8 @@ TEST(Cli, LargeFileReportsTheRightLine) {
     line += 8;
   }
   out << "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: late\n"
-         "spec:\n  parentRefs:\n  - name: gw\n  rules:\n  - backendRefs:\n    - name: missing\n      port: 80\n";
+         "spec:\n  parentRefs:\n  - name: gw\n  rules:\n  - backendRefs:\n    - name: missing\n    "
+         "  port: 80\n";
   out.close();
   ASSERT_GE(fs::file_size(file), size_t{1} << 20);
   CmdResult r = run("lint --assume-lattice -f " + file.string());
@@ -110,6 +111,14 @@ TEST(Cli, LargeFileReportsTheRightLine) {
   std::string where = file.string() + ":" + std::to_string(line + 9) + ":";
   EXPECT_NE(r.out.find(where), std::string::npos) << where << "\n" << r.out.substr(0, 400);
   EXPECT_NE(r.out.find("[backendref-not-found]"), std::string::npos) << r.out.substr(0, 400);
+}
+
+// A file that cannot be read names itself and the system's reason, and exits 2.
+TEST(Cli, UnreadableFileSaysWhy) {
+  CmdResult r = run("lint -f /proc/self/mem");  // opens, but read(2) fails with EIO
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("/proc/self/mem: cannot read file: Input/output error"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, JsonOutputShape) {
