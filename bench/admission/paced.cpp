@@ -23,8 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "percentile.h"
+
 namespace {
 
+using latticeguard::bench::percentile_ms;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -154,13 +157,6 @@ Samples run_connection(const Options& opt, int slot, Clock::time_point start) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
   }
   return samples;
-}
-
-double percentile_ms(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<size_t>(p * static_cast<double>(sorted.size()) + 0.5);
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return static_cast<double>(sorted[rank - 1]) / 1e6;
 }
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "../admission/percentile.h"
 #include "tests/kube/fake_apiserver.h"
 
 namespace {
@@ -570,12 +571,9 @@ std::map<std::string, double> paced(const Options& o, const std::string& url, co
 }
 
 // Percentile `p` (0..1) of latencies in ns, in ms; sorts `v`.
-double percentile_ms(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
+double pooled_percentile_ms(std::vector<int64_t>& v, double p) {
   std::sort(v.begin(), v.end());
-  auto rank = static_cast<size_t>(p * static_cast<double>(v.size()) + 0.5);
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return static_cast<double>(v[rank - 1]) / 1e6;
+  return latticeguard::bench::percentile_ms(v, p);
 }
 
 fs::path write_kubeconfig(const fs::path& dir, const std::string& name, const FakeApiServer& api) {
@@ -732,13 +730,14 @@ int main(int argc, char** argv) {
   for (const Body& b : bodies) {
     // The target is judged on the pooled distributions: p99 over every request sent to each
     // side. The median of the segments' p99 and of the per-segment ratios are shown beside it.
-    double large_p99 = percentile_ms(pool_large[b.name], 0.99);
-    double small_p99 = percentile_ms(pool_small[b.name], 0.99);
+    double large_p99 = pooled_percentile_ms(pool_large[b.name], 0.99);
+    double small_p99 = pooled_percentile_ms(pool_small[b.name], 0.99);
     std::printf("  %-44s %9.3f ms (small: %.3f ms; %zu / %zu requests)\n",
                 (b.name + " p99 large, pooled").c_str(), large_p99, small_p99,
                 pool_large[b.name].size(), pool_small[b.name].size());
     std::printf("  %-44s %9.3f ms (small: %.3f ms)\n", (b.name + " p50 large, pooled").c_str(),
-                percentile_ms(pool_large[b.name], 0.5), percentile_ms(pool_small[b.name], 0.5));
+                pooled_percentile_ms(pool_large[b.name], 0.5),
+                pooled_percentile_ms(pool_small[b.name], 0.5));
     std::printf("  %-44s %9.3f x (segments' p99: large %.3f, small %.3f ms)\n",
                 (b.name + " median of per-segment ratios").c_str(), median(ratios[b.name]),
                 median(p99_large[b.name]), median(p99_small[b.name]));
