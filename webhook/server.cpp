@@ -40,9 +40,46 @@ struct Conn {
   std::atomic<bool> busy{false};
   bool handshake_counted = false;
   void* owner = nullptr;  // Server::Impl
+  SSL* ssl = nullptr;
+  // Whether the connection writes through a buffer that the end of each response flushes.
+  bool write_buffered = false;
 };
 
 thread_local Conn* tl_conn = nullptr;
+
+// httplib writes a response's headers and its body with two SSL_write calls: two TLS records,
+// two write(2)s, and a client that may wake up for the headers only to sleep again waiting for
+// the body. With a buffer between TLS and the socket, both records leave in one write(2) when
+// the response is complete (flush_writes). OpenSSL flushes the buffer itself for handshake
+// messages and alerts, so only application data waits for the flush.
+void buffer_writes(Conn& c) {
+  BIO* sock = SSL_get_wbio(c.ssl);
+  if (sock == nullptr || BIO_up_ref(sock) != 1) return;
+  BIO* buf = BIO_new(BIO_f_buffer());
+  if (buf == nullptr) {
+    BIO_free(sock);
+    return;
+  }
+  // The SSL object releases its reference to the bare socket BIO and owns the chain instead;
+  // the extra reference taken above is the chain's.
+  SSL_set0_wbio(c.ssl, BIO_push(buf, sock));
+  c.write_buffered = true;
+}
+
+void flush_writes(Conn& c) {
+  if (c.write_buffered) BIO_flush(SSL_get_wbio(c.ssl));
+}
+
+// For the rest of the connection, every SSL_write goes straight to the socket.
+void unbuffer_writes(Conn& c) {
+  if (!c.write_buffered) return;
+  BIO* buf = SSL_get_wbio(c.ssl);
+  BIO_flush(buf);
+  BIO* sock = BIO_next(buf);
+  BIO_up_ref(sock);
+  SSL_set0_wbio(c.ssl, sock);  // frees the buffer and its reference to the socket BIO
+  c.write_buffered = false;
+}
 
 struct ListenAddress {
   std::string host;
@@ -186,6 +223,7 @@ void Server::Impl::info_callback(const SSL* cssl, int where, int /*ret*/) {
     conn = new Conn;
     conn->fd = SSL_get_fd(ssl);
     conn->owner = owner;
+    conn->ssl = ssl;
     conn->reading_since_ms = now_ms();
     SSL_set_ex_data(ssl, conn_index(), conn);
     std::lock_guard lock(owner->conns_mu);
@@ -194,6 +232,7 @@ void Server::Impl::info_callback(const SSL* cssl, int where, int /*ret*/) {
   // TLS 1.3 reports HANDSHAKE_DONE again after post-handshake messages; count a connection once.
   if ((where & SSL_CB_HANDSHAKE_DONE) && conn != nullptr && !conn->handshake_counted) {
     conn->handshake_counted = true;
+    buffer_writes(*conn);
     auto* owner = static_cast<Impl*>(conn->owner);
     owner->handshake_count.fetch_add(1, std::memory_order_relaxed);
     owner->handshakes.inc();
@@ -490,11 +529,19 @@ Status Server::start() {
         m.reply_error(res, res.status, res.status == 404 ? "no such path" : "request refused");
         return httplib::Server::HandlerResponse::Handled;
       }));
-  // httplib calls the logger once the response is written: the connection is idle again.
+  // httplib calls the logger once the response is written: the connection is idle again, and
+  // the buffered response goes out in one piece.
   svr.set_logger([](const httplib::Request&, const httplib::Response&) {
     if (tl_conn != nullptr) {
+      flush_writes(*tl_conn);
       tl_conn->busy.store(false, std::memory_order_relaxed);
     }
+  });
+  // httplib answers "Expect: 100-continue" with a write of its own, then waits for the body; the
+  // client would wait for an interim response still sitting in the write buffer.
+  svr.set_expect_100_continue_handler([](const httplib::Request&, httplib::Response&) {
+    if (tl_conn != nullptr) unbuffer_writes(*tl_conn);
+    return 100;
   });
   svr.set_exception_handler(
       [&m](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

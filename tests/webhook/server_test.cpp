@@ -281,6 +281,35 @@ TEST_F(ServerTest, BodyOverLimitIsRefusedBeforeItIsRead) {
   expect_good_request();
 }
 
+// Responses are written through a buffer flushed when they are complete; the interim
+// "100 Continue" must not wait there, or a client that waits for it before sending the body
+// (curl with large bodies) would stall.
+TEST_F(ServerTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
+  start();
+  RawTls raw(server_->port(), ca_file_);
+  ASSERT_TRUE(raw.handshake_ok());
+  const std::string body = review_named("continue");
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(
+      raw.write("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Expect: 100-continue\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n"));
+  const std::string interim = raw.read_all();
+  EXPECT_LT(seconds_since(t0), 1.0);
+  ASSERT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_TRUE(raw.write(body));
+  const std::string reply = raw.read_all();
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\"uid\":\"uid-continue\""), std::string::npos) << reply;
+  // Later requests on the same connection are answered too.
+  ASSERT_TRUE(
+      raw.write("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body));
+  EXPECT_EQ(raw.read_all().rfind("HTTP/1.1 200", 0), 0u);
+  expect_good_request();
+}
+
 struct BadBody {
   const char* name;
   std::string body;
