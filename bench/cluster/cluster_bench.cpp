@@ -1,19 +1,22 @@
 // Cluster benchmark: `latticeguard serve` and `latticeguard audit` against a fake API server
 // holding a large cluster (default 50,000 objects across 500 namespaces), compared in the same
-// run with the same webhook against a nearly empty fake server.
+// run with the same webhook against a small fake server that holds only the reviewed app's
+// neighbourhood (the objects the rules read for these reviews, as the large server has them).
 //
 //   cluster_bench [--runs 3] [--rounds 3] [--rate 1000] [--duration 5] [--namespaces 500]
 //                 [--per-kind 10000] [--latticeguard PATH] [--paced PATH] [--keep]
 //
 // Per run: starts `latticeguard serve --kubeconfig K` as a child process against the large
 // server, times start -> /readyz 200 (list of every kind), reads the child's VmRSS/VmHWM from
-// /proc, then starts a second webhook against the small server (only the objects the reviews
-// refer to). With both up, it sends the pre-built AdmissionReviews at a fixed rate with lg_paced
-// (p99 from each request's scheduled time) in rounds, alternating which webhook goes first, so
-// a slow spell of the machine or the moments right after the large sync do not fall on one
-// side only. Then it times `latticeguard audit --kubeconfig K -o json` over the large server.
-// Prints every run and the medians. Targets: RSS <= 100 MB, p99 large/small <= 1.2,
-// audit <= 5 s; exit 0 when all are met, 1 when one is missed, 2 on error.
+// /proc, then starts a second webhook against the small server. With both up, it sends the
+// pre-built AdmissionReviews at a fixed rate with lg_paced (p99 from each request's scheduled
+// time) in rounds, alternating which webhook goes first, so a slow spell of the machine or the
+// moments right after the large sync do not fall on one side only. Then it times
+// `latticeguard audit --kubeconfig K -o json` over the large server.
+// Prints every run and the medians, and beside the client's latencies the webhooks' own time
+// per review from their decision logs (no client, TLS or scheduler in it). Targets: RSS <= 100
+// MB, p99 large/small <= 1.2 (client side, pooled), audit <= 5 s; exit 0 when all are met, 1
+// when one is missed, 2 on error.
 //
 // Loopback only. Objects are shaped like the API server's (managedFields, status,
 // last-applied annotation) so the cache's stripping is part of what is measured.
@@ -349,15 +352,21 @@ int fill_large(FakeApiServer& api, const Options& o) {
   return n;
 }
 
-// The small server: only what the reviewed objects refer to, so both servers give the same
-// decisions and run the same rules.
+// The small server: the reviewed app's neighbourhood as the large server has it (its Namespace,
+// Deployment, Service, HTTPRoute and TargetGroupPolicy, the namespace's Gateway and the
+// IAMAuthPolicies of both), so both webhooks read the same objects and reach the same decisions
+// with the same rule work; what differs is only the ~50,000 objects no rule reads for these
+// reviews.
 int fill_small(FakeApiServer& api, const Options& o) {
   add_base(api);
   App a = app(0, o.namespaces);
-  api.add_object(namespace_obj(a.ns, true));
-  api.add_object(a.deployment());
-  api.add_object(a.service());
-  return kBaseObjects + 3;
+  for (const json& obj : {namespace_obj(a.ns, true), a.deployment(), a.service(), a.route(a.name),
+                          a.tgp(a.name + "-tgp"), gateway(a.ns, "gw-" + a.ns),
+                          auth_policy(a.ns, "gw-" + a.ns + "-auth", "Gateway", "gw-" + a.ns),
+                          auth_policy(a.ns, a.name + "-auth", "HTTPRoute", a.name)}) {
+    api.add_object(obj);
+  }
+  return kBaseObjects + 8;
 }
 
 json review(const std::string& operation, const json& obj, const std::string& resource) {
@@ -489,7 +498,7 @@ class Webhook {
     pid_ =
         spawn({o.latticeguard, "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
                "--tls-cert", (work / "tls.crt").string(), "--tls-key", (work / "tls.key").string(),
-               "--kubeconfig", kubeconfig.string(), "--audit-interval", "0", "--log-level", "warn",
+               "--kubeconfig", kubeconfig.string(), "--audit-interval", "0", "--log-level", "info",
                "--config", (work / "synced.yaml").string()},
               work / ("serve-" + tag + ".log"));
   }
@@ -576,6 +585,21 @@ double pooled_percentile_ms(std::vector<int64_t>& v, double p) {
   return latticeguard::bench::percentile_ms(v, p);
 }
 
+// The webhook's own time per review, from its decision log lines ("event=admission ...
+// kind=K ... micros=N": from reading the body to the rendered answer), appended per kind in ns.
+// Unlike lg_paced's latencies, these leave out the client, TLS and the scheduler, so they show
+// what the cache itself costs a review.
+void read_server_micros(const fs::path& log, std::map<std::string, std::vector<int64_t>>& by_kind) {
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("event=admission ") == std::string::npos) continue;
+    size_t k = line.find(" kind="), m = line.rfind(" micros=");
+    if (k == std::string::npos || m == std::string::npos) continue;
+    std::string kind = line.substr(k + 6, line.find(' ', k + 6) - (k + 6));
+    by_kind[kind].push_back(std::atoll(line.c_str() + m + 8) * 1000);
+  }
+}
+
 fs::path write_kubeconfig(const fs::path& dir, const std::string& name, const FakeApiServer& api) {
   fs::path ca = dir / (name + "-ca.pem");
   write_file(ca, api.ca_pem());
@@ -592,6 +616,7 @@ fs::path write_kubeconfig(const fs::path& dir, const std::string& name, const Fa
 struct Body {
   std::string name;
   fs::path path;
+  std::string kind;  // of the reviewed object, as the decision log names it
 };
 
 }  // namespace
@@ -637,8 +662,9 @@ int main(int argc, char** argv) {
 
   // The reviewed objects: a new route and policy for app 0, in a production namespace.
   App a = app(0, o.namespaces);
-  std::vector<Body> bodies = {{"httproute-create", work / "httproute-create.json"},
-                              {"targetgrouppolicy-create", work / "targetgrouppolicy-create.json"}};
+  std::vector<Body> bodies = {
+      {"httproute-create", work / "httproute-create.json", "HTTPRoute"},
+      {"targetgrouppolicy-create", work / "targetgrouppolicy-create.json", "TargetGroupPolicy"}};
   write_file(bodies[0].path, review("CREATE", a.route("bench-review"), "httproutes").dump());
   write_file(bodies[1].path,
              review("CREATE", a.tgp("bench-review-tgp"), "targetgrouppolicies").dump());
@@ -648,6 +674,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> p99_large, p99_small, p50_large, p50_small, ratios;
   // Per body and side: every latency of every segment of every run.
   std::map<std::string, std::vector<int64_t>> pool_large, pool_small;
+  // Per kind and side: the webhook's own time for every review of every run.
+  std::map<std::string, std::vector<int64_t>> server_large, server_small;
   for (int run = 1; run <= o.runs; ++run) {
     double ready = 0, rss = 0, hwm = 0, rss_after = 0;
     {
@@ -684,7 +712,9 @@ int main(int argc, char** argv) {
         }
       }
       rss_after = status_mb(large_w.pid(), "VmRSS");
-    }
+    }  // both webhooks stopped: their logs are flushed
+    read_server_micros(work / "serve-large.log", server_large);
+    read_server_micros(work / "serve-small.log", server_small);
     auto [code, secs] =
         run_timed({o.latticeguard, "audit", "--kubeconfig", large_k.string(), "-o", "json"},
                   work / "audit.json");
@@ -743,6 +773,13 @@ int main(int argc, char** argv) {
                 median(p99_large[b.name]), median(p99_small[b.name]));
     row((b.name + " p99 large/small, pooled").c_str(), small_p99 > 0 ? large_p99 / small_p99 : 0,
         "x", 1.2, true);
+    std::vector<int64_t>&sl = server_large[b.kind], &ss = server_small[b.kind];
+    double sl50 = pooled_percentile_ms(sl, 0.5) * 1000, ss50 = pooled_percentile_ms(ss, 0.5) * 1000;
+    double sl99 = pooled_percentile_ms(sl, 0.99) * 1000,
+           ss99 = pooled_percentile_ms(ss, 0.99) * 1000;
+    std::printf("  %-44s %6.0f/%.0f us (small: %.0f/%.0f us; %.2fx / %.2fx; %zu / %zu reviews)\n",
+                (b.name + " webhook's own p50/p99 large").c_str(), sl50, sl99, ss50, ss99,
+                ss50 > 0 ? sl50 / ss50 : 0, ss99 > 0 ? sl99 / ss99 : 0, sl.size(), ss.size());
   }
   row("audit -o json wall time", median(audit_s), "s", 5, false);
 
