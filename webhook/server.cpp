@@ -41,8 +41,6 @@ struct Conn {
   bool handshake_counted = false;
   void* owner = nullptr;  // Server::Impl
   SSL* ssl = nullptr;
-  // Whether the connection writes through a buffer that the end of each response flushes.
-  bool write_buffered = false;
 };
 
 thread_local Conn* tl_conn = nullptr;
@@ -52,6 +50,11 @@ thread_local Conn* tl_conn = nullptr;
 // the body. With a buffer between TLS and the socket, both records leave in one write(2) when
 // the response is complete (flush_writes). OpenSSL flushes the buffer itself for handshake
 // messages and alerts, so only application data waits for the flush.
+bool writes_buffered(const Conn& c) {
+  BIO* w = SSL_get_wbio(c.ssl);
+  return w != nullptr && BIO_method_type(w) == BIO_TYPE_BUFFER;
+}
+
 void buffer_writes(Conn& c) {
   BIO* sock = SSL_get_wbio(c.ssl);
   if (sock == nullptr || BIO_up_ref(sock) != 1) return;
@@ -63,22 +66,20 @@ void buffer_writes(Conn& c) {
   // The SSL object releases its reference to the bare socket BIO and owns the chain instead;
   // the extra reference taken above is the chain's.
   SSL_set0_wbio(c.ssl, BIO_push(buf, sock));
-  c.write_buffered = true;
 }
 
 void flush_writes(Conn& c) {
-  if (c.write_buffered) BIO_flush(SSL_get_wbio(c.ssl));
+  if (writes_buffered(c)) BIO_flush(SSL_get_wbio(c.ssl));
 }
 
 // For the rest of the connection, every SSL_write goes straight to the socket.
 void unbuffer_writes(Conn& c) {
-  if (!c.write_buffered) return;
+  if (!writes_buffered(c)) return;
   BIO* buf = SSL_get_wbio(c.ssl);
   BIO_flush(buf);
   BIO* sock = BIO_next(buf);
   BIO_up_ref(sock);
   SSL_set0_wbio(c.ssl, sock);  // frees the buffer and its reference to the socket BIO
-  c.write_buffered = false;
 }
 
 struct ListenAddress {
