@@ -66,6 +66,12 @@ TEST(AdmissionCorpus, EveryCapturedReviewParsesAndRendersItsUid) {
     EXPECT_EQ(req->old_object.is_null(), req->operation == Operation::kCreate);
     const json& live = req->object.is_null() ? req->old_object : req->object;
     EXPECT_EQ(live["metadata"]["name"], req->name);
+    // The objects are exactly what the API server sent, less managedFields.
+    for (const char* key : {"object", "oldObject"}) {
+      json expect = raw["request"][key];
+      if (expect.is_object()) expect["metadata"].erase("managedFields");
+      EXPECT_EQ(key == std::string("object") ? req->object : req->old_object, expect) << key;
+    }
 
     const json allowed_reply = json::parse(render_review(*req, allowed()));
     EXPECT_EQ(allowed_reply["apiVersion"], "admission.k8s.io/v1");
@@ -204,6 +210,37 @@ TEST(AdmissionParse, RejectsMalformedReviewsWithAReason) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find(c.expect_in_error), std::string::npos) << r.error().message;
   }
+}
+
+TEST(AdmissionParse, ManagedFieldsOfTheObjectsAreNotKeptAndNothingElseIsLost) {
+  const json managed = json::array(
+      {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", {{"f:rules", json::object()}}}}}}});
+  json doc = minimal_review();
+  doc["request"]["object"]["metadata"]["managedFields"] = managed;
+  doc["request"]["object"]["metadata"]["labels"] = {{"app", "cart"}};
+  doc["request"]["oldObject"] = doc["request"]["object"];
+  doc["request"]["oldObject"]["metadata"]["managedFields"] = "not even a list";
+  // The same key anywhere else is data and stays.
+  doc["request"]["object"]["spec"] = {{"metadata", {{"managedFields", managed}}}};
+  doc["request"]["managedFields"] = managed;
+  doc["request"]["object"]["managedFields"] = 1;
+
+  auto req = parse_review(doc.dump());
+  ASSERT_TRUE(req) << req.error().message;
+  EXPECT_FALSE(req->object["metadata"].contains("managedFields"));
+  EXPECT_FALSE(req->old_object["metadata"].contains("managedFields"));
+  EXPECT_EQ(req->object["metadata"]["labels"]["app"], "cart");
+  EXPECT_EQ(req->object["metadata"]["name"], doc["request"]["object"]["metadata"]["name"]);
+  EXPECT_EQ(req->object["spec"]["metadata"]["managedFields"], managed);
+  EXPECT_EQ(req->object["managedFields"], 1);
+  EXPECT_EQ(req->old_object["metadata"]["labels"]["app"], "cart");
+
+  // A broken document is still rejected when the break is inside what is not kept.
+  std::string body = doc.dump();
+  body.insert(body.find(R"("f:rules":{})") + 11, ",");  // {,}
+  auto broken = parse_review(body);
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("invalid JSON"), std::string::npos);
 }
 
 TEST(AdmissionParse, DeepNestingIsRejectedWithoutRecursion) {
