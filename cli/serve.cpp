@@ -179,8 +179,9 @@ int run_serve(const ServeOptions& opts) {
   so.shutdown_delay = std::chrono::milliseconds(opts.shutdown_delay_ms);
   webhook::Server server(so, metrics);
   server.handle("/validate",
-                [&](const webhook::AdmissionRequest& r) { return decider.validate(r); });
-  server.handle("/mutate", [&](const webhook::AdmissionRequest& r) { return decider.mutate(r); });
+                [&](webhook::AdmissionRequest r) { return decider.validate(std::move(r)); });
+  server.handle("/mutate",
+                [&](webhook::AdmissionRequest r) { return decider.mutate(std::move(r)); });
   server.set_ready_check(
       [&] { return state->synced() || decider.engine()->config().fail_open_until_synced; });
   if (live) {

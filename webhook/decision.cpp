@@ -11,10 +11,14 @@ namespace {
 
 latticeguard::Operation to_rule_op(Operation op) {
   switch (op) {
-    case Operation::kCreate: return latticeguard::Operation::kCreate;
-    case Operation::kUpdate: return latticeguard::Operation::kUpdate;
-    case Operation::kDelete: return latticeguard::Operation::kDelete;
-    case Operation::kConnect: return latticeguard::Operation::kConnect;
+    case Operation::kCreate:
+      return latticeguard::Operation::kCreate;
+    case Operation::kUpdate:
+      return latticeguard::Operation::kUpdate;
+    case Operation::kDelete:
+      return latticeguard::Operation::kDelete;
+    case Operation::kConnect:
+      return latticeguard::Operation::kConnect;
   }
   return latticeguard::Operation::kCreate;
 }
@@ -32,8 +36,7 @@ std::string shorten(std::string s) {
 }
 
 // Objects under review may come with generateName and no name yet.
-Result<Object> object_of(const AdmissionRequest& req, const json& doc) {
-  json d = doc;
+Result<Object> object_of(const AdmissionRequest& req, json d) {
   if (d.is_object()) {
     json& md = d["metadata"];
     if (md.is_object() && (!md.contains("name") || !md["name"].is_string() ||
@@ -110,7 +113,7 @@ void Decider::set_config(std::shared_ptr<const Config> config) {
   engine_.store(std::make_shared<const Engine>(all_rules(), std::move(config)));
 }
 
-AdmissionResponse Decider::validate(const AdmissionRequest& req) const {
+AdmissionResponse Decider::validate(AdmissionRequest req) const {
   if (req.operation == Operation::kConnect || !handles_kind(req.group, req.kind)) return allowed();
   std::shared_ptr<const Engine> engine = engine_.load();
   std::shared_ptr<const ObjectIndex> snap = state_->snapshot();
@@ -119,15 +122,16 @@ AdmissionResponse Decider::validate(const AdmissionRequest& req) const {
   bool synced = state_->synced();
   if (!synced) {
     if (!engine->config().fail_open_until_synced) {
-      return denied("latticeguard: the cluster cache is not synced yet; retry shortly "
-                    "(failOpenUntilSynced is false)");
+      return denied(
+          "latticeguard: the cluster cache is not synced yet; retry shortly "
+          "(failOpenUntilSynced is false)");
     }
     v.warn.push_back("latticeguard: cluster cache not synced; checks of other objects skipped");
   }
 
   if (req.operation == Operation::kDelete) {
     if (!req.old_object.is_object()) return allowed();
-    Result<Object> old = object_of(req, req.old_object);
+    Result<Object> old = object_of(req, std::move(req.old_object));
     if (!old) return errored(400, "cannot evaluate oldObject: " + old.error().message);
     auto gone = std::make_shared<const Object>(std::move(*old));
     ClusterView before = base.with(gone);
@@ -136,13 +140,13 @@ AdmissionResponse Decider::validate(const AdmissionRequest& req) const {
     return respond(std::move(v), "deleting " + gone->display());
   }
 
-  Result<Object> obj = object_of(req, req.object);
+  Result<Object> obj = object_of(req, std::move(req.object));
   if (!obj) return errored(400, "cannot evaluate object: " + obj.error().message);
   auto subject = std::make_shared<const Object>(std::move(*obj));
   ClusterView after = base.with(subject);
   std::optional<Object> old;
   if (req.operation == Operation::kUpdate && req.old_object.is_object()) {
-    if (Result<Object> o = object_of(req, req.old_object)) old = std::move(*o);
+    if (Result<Object> o = object_of(req, std::move(req.old_object))) old = std::move(*o);
   }
   collect(engine->check(subject, after, to_rule_op(req.operation), old ? &*old : nullptr),
           subject.get(), v);
@@ -155,13 +159,13 @@ AdmissionResponse Decider::validate(const AdmissionRequest& req) const {
   return respond(std::move(v), subject->display());
 }
 
-AdmissionResponse Decider::mutate(const AdmissionRequest& req) const {
+AdmissionResponse Decider::mutate(AdmissionRequest req) const {
   if ((req.operation != Operation::kCreate && req.operation != Operation::kUpdate) ||
       !handles_kind(req.group, req.kind) || !req.object.is_object()) {
     return allowed();
   }
   std::shared_ptr<const Engine> engine = engine_.load();
-  Result<Object> obj = object_of(req, req.object);
+  Result<Object> obj = object_of(req, std::move(req.object));
   if (!obj) return allowed();  // validation reports malformed objects
   auto subject = std::make_shared<const Object>(std::move(*obj));
   std::shared_ptr<const ObjectIndex> snap = state_->snapshot();
@@ -170,8 +174,9 @@ AdmissionResponse Decider::mutate(const AdmissionRequest& req) const {
   std::vector<Fix> fixes =
       safe_fixes(view, *subject, engine->config(), to_rule_op(req.operation), findings);
   if (fixes.empty()) return allowed();
-  json fixed = apply_fixes(req.object, fixes);
-  json patch = make_patch(req.object, fixed);
+  // raw() is the object as received (before schema defaults), so the patch applies to it.
+  json fixed = apply_fixes(subject->raw(), fixes);
+  json patch = make_patch(subject->raw(), fixed);
   if (patch.empty()) return allowed();
   std::vector<std::string> notes;
   for (const Fix& f : fixes) notes.push_back(shorten("latticeguard: " + f.title));

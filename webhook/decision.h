@@ -49,8 +49,9 @@ class Decider {
  public:
   Decider(std::shared_ptr<const ClusterState> state, std::shared_ptr<const Config> config);
 
-  AdmissionResponse validate(const AdmissionRequest& req) const;
-  AdmissionResponse mutate(const AdmissionRequest& req) const;
+  // By value: the objects under review are laid over the cluster view as they are, not copied.
+  AdmissionResponse validate(AdmissionRequest req) const;
+  AdmissionResponse mutate(AdmissionRequest req) const;
 
   void set_config(std::shared_ptr<const Config> config);
   std::shared_ptr<const Engine> engine() const { return engine_.load(); }

@@ -430,11 +430,17 @@ void Server::Impl::serve_admission(const std::string& path, const AdmissionHandl
     reply_error(res, 400, request.error().message);
     return;
   }
-  const AdmissionRequest& req = *request;
+  AdmissionRequest& req = *request;
+  // The handler gets the objects without a copy; the reply and the log line need only the
+  // request's identity, which stays here.
+  nlohmann::json object = std::move(req.object), old_object = std::move(req.old_object);
+  AdmissionRequest handed = req;  // the objects have left req: this copies only the identity
+  handed.object = std::move(object);
+  handed.old_object = std::move(old_object);
   AdmissionResponse resp;
   int status = 200;
   try {
-    resp = handler(req);
+    resp = handler(std::move(handed));
   } catch (const std::exception& e) {
     spdlog::error("event=handler_exception uid={} error=\"{}\"", req.uid, e.what());
     resp = errored(500, std::string("internal error: ") + e.what());

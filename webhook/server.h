@@ -59,7 +59,8 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_delay{0};
 };
 
-using AdmissionHandler = std::function<AdmissionResponse(const AdmissionRequest&)>;
+// Takes the request by value: the server moves the objects in, keeping the rest for the reply.
+using AdmissionHandler = std::function<AdmissionResponse(AdmissionRequest)>;
 
 class Server {
  public:
