@@ -306,11 +306,13 @@ Status apply_schema_defaults(Kind kind, json& doc) {
   return d.error;
 }
 
-bool schema_defaults_change(Kind kind, const json& doc) {
+Result<bool> schema_defaults_change(Kind kind, const json& doc) {
   Defaulter d(/*dry_run=*/true);
   // A dry run only reads: lookups of keys it has just seen, never insertions.
   walk(d, kind, const_cast<json&>(doc));
-  return d.changed;
+  if (d.changed) return true;  // its `error` only stopped the walk
+  if (!d.error) return d.error.error();
+  return false;
 }
 
 }  // namespace latticeguard

@@ -14,8 +14,9 @@
 namespace latticeguard {
 
 Status apply_schema_defaults(Kind kind, json& doc);
-// Whether apply_schema_defaults would write anything (false on a shape error, which it reports):
-// callers keep a pristine copy of the document only when it would.
-bool schema_defaults_change(Kind kind, const json& doc);
+// Whether apply_schema_defaults would write anything, or the shape error it would report before
+// writing. Callers keep a pristine copy of the document, and apply, only when it would write:
+// one read-only walk for the documents that need nothing (all the API server's).
+Result<bool> schema_defaults_change(Kind kind, const json& doc);
 
 }  // namespace latticeguard

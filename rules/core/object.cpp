@@ -116,10 +116,16 @@ Result<Object> Object::from_json(json doc, std::string_view default_namespace, O
     o.ns_ = std::string(default_namespace);
   }
   // A review's raw() differs from doc() only where defaults are written; most objects need
-  // none, and then one document serves both.
-  bool differs = origin == Origin::kReview && known && schema_defaults_change(*known, doc);
-  std::shared_ptr<json> copy = differs ? std::make_shared<json>(doc) : nullptr;
-  if (known) {
+  // none, and then one document serves both and the read-only walk is the only one.
+  bool write = known.has_value();
+  if (origin == Origin::kReview && known) {
+    Result<bool> change = schema_defaults_change(*known, doc);
+    if (!change) return change.error();
+    write = *change;
+  }
+  std::shared_ptr<json> copy =
+      origin == Origin::kReview && write ? std::make_shared<json>(doc) : nullptr;
+  if (write) {
     if (Status s = apply_schema_defaults(*known, doc); !s) return s.error();
   }
   // Rules read doc() only, so what they never read is dropped wherever raw() does not share it:

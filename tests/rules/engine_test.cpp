@@ -116,6 +116,34 @@ TEST(Engine, OverlayAndRemovalImpact) {
   EXPECT_EQ(with.list(kService).size(), 2u);
 }
 
+// A review's object is read once to find whether it needs defaults; when it does, doc() has them
+// and raw() (what a patch applies to) does not; a wrong shape is reported either way.
+TEST(Engine, ReviewObjectsGetDefaultsAndShapeErrorsFromOneReadOnlyWalk) {
+  const json route = json::parse(R"({"apiVersion":"gateway.networking.k8s.io/v1",
+    "kind":"HTTPRoute","metadata":{"name":"r","namespace":"shop"},
+    "spec":{"parentRefs":[{"name":"gw"}],"rules":[{"backendRefs":[{"name":"svc","port":80}]}]}})");
+  Result<Object> bare = Object::from_json(route);
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ(bare->doc()["spec"]["parentRefs"][0]["kind"], "Gateway");
+  EXPECT_EQ(bare->doc()["spec"]["rules"][0]["backendRefs"][0]["kind"], "Service");
+  EXPECT_FALSE(bare->raw()["spec"]["parentRefs"][0].contains("kind"));
+  EXPECT_NE(&bare->doc(), &bare->raw());
+
+  Result<Object> defaulted = Object::from_json(bare->doc());
+  ASSERT_TRUE(defaulted);
+  EXPECT_EQ(&defaulted->doc(), &defaulted->raw());  // nothing to write: one document
+
+  for (const json& bad : {json::parse(R"({"spec":{"rules":[{"backendRefs":"svc"}]}})"),
+                          json::parse(R"({"spec":{"parentRefs":[{"name":"gw","port":"80"}]}})")}) {
+    json doc = route;
+    doc.merge_patch(bad);
+    Result<Object> o = Object::from_json(doc);
+    ASSERT_FALSE(o);
+    EXPECT_NE(o.error().message.find("expected"), std::string::npos) << o.error().message;
+    EXPECT_FALSE(o.error().pointer.empty());
+  }
+}
+
 TEST(Engine, IndexSnapshotsAreIndependent) {
   ObjectIndex a;
   auto o = Object::from_json(json::parse(R"({"apiVersion":"v1","kind":"Service",
