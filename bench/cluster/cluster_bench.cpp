@@ -10,8 +10,8 @@
 // server, times start -> /readyz 200 (list of every kind), reads the child's VmRSS/VmHWM from
 // /proc, then starts a second webhook against the small server. With both up, it sends the
 // pre-built AdmissionReviews at a fixed rate with lg_paced (p99 from each request's scheduled
-// time) in rounds, alternating which webhook goes first, so a slow spell of the machine or the
-// moments right after the large sync do not fall on one side only. Then it times
+// time) to both webhooks at once, half the rate to each, their requests alternating (large,
+// small, large, ...), so a slow spell of the machine falls on both sides alike. Then it times
 // `latticeguard audit --kubeconfig K -o json` over the large server.
 // Prints every run and the medians, and beside the client's latencies the webhooks' own time
 // per review from their decision logs (no client, TLS or scheduler in it). Targets: RSS <= 100
@@ -555,29 +555,59 @@ class Webhook {
   Clock::time_point started_;
 };
 
-// One lg_paced segment: its "key=value ..." line as a map, and every latency (ns) appended to
-// `pool`, so segments of one side can be judged as one distribution.
-std::map<std::string, double> paced(const Options& o, const std::string& url, const fs::path& body,
-                                    const fs::path& work, std::vector<int64_t>& pool) {
-  fs::path out = work / "paced.out", samples = work / "paced.samples";
-  auto [code, secs] =
-      run_timed({o.paced, "--url", url, "--body", body.string(), "--rate", std::to_string(o.rate),
-                 "--duration", std::to_string(o.duration_s), "--connections", "4", "--ca",
-                 (work / "ca.crt").string(), "--samples", samples.string()},
-                out);
+// One paired lg_paced segment: --rate in all, half to each webhook, their sends alternating, so
+// a slow spell of the machine falls on both alike and the machine carries the same load as with
+// one webhook at --rate. Returns each side's "key=value ..." line as a map,
+// in the order of `urls`, and appends each side's latencies (ns) to its pool, so the segments
+// of one side can be judged as one distribution.
+std::vector<std::map<std::string, double>> paced(const Options& o,
+                                                 const std::vector<std::string>& urls,
+                                                 const fs::path& body, const fs::path& work,
+                                                 const std::vector<std::vector<int64_t>*>& pools) {
+  fs::path out = work / "paced.out";
+  std::vector<std::string> cmd = {o.paced,
+                                  "--body",
+                                  body.string(),
+                                  "--ca",
+                                  (work / "ca.crt").string(),
+                                  "--rate",
+                                  std::to_string(o.rate / 2.0),
+                                  "--duration",
+                                  std::to_string(o.duration_s),
+                                  "--connections",
+                                  "4"};
+  for (size_t i = 0; i < urls.size(); ++i) {
+    cmd.insert(cmd.end(), {"--url", urls[i], "--samples",
+                           (work / ("paced-" + std::to_string(i) + ".samples")).string()});
+  }
+  auto [code, secs] = run_timed(cmd, out);
   std::string text = read_text(out);
   if (code != 0) die("lg_paced exited " + std::to_string(code) + ": " + text);
-  std::map<std::string, double> m;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eq = text.find('=', pos), end = text.find_first_of(" \n", pos);
-    if (eq == std::string::npos || end == std::string::npos) break;
-    if (eq < end) m[text.substr(pos, eq - pos)] = std::atof(text.c_str() + eq + 1);
-    pos = end + 1;
+  std::vector<std::map<std::string, double>> sides(urls.size());
+  size_t line_start = 0;
+  while (line_start < text.size()) {
+    size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = text.size();
+    std::string line = text.substr(line_start, line_end - line_start) + " ";
+    line_start = line_end + 1;
+    if (line.rfind("url=", 0) != 0) continue;
+    auto url = std::find(urls.begin(), urls.end(), line.substr(4, line.find(' ') - 4));
+    if (url == urls.end()) continue;
+    size_t side = static_cast<size_t>(url - urls.begin());
+    size_t pos = 0;
+    while (pos < line.size()) {
+      size_t eq = line.find('=', pos), end = line.find(' ', pos);
+      if (eq == std::string::npos || end == std::string::npos) break;
+      if (eq < end) sides[side][line.substr(pos, eq - pos)] = std::atof(line.c_str() + eq + 1);
+      pos = end + 1;
+    }
   }
-  std::ifstream in(samples);
-  for (int64_t ns; in >> ns;) pool.push_back(ns);
-  return m;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (sides[i].count("p99_ms") == 0) die("lg_paced printed no line for " + urls[i] + ": " + text);
+    std::ifstream in(work / ("paced-" + std::to_string(i) + ".samples"));
+    for (int64_t ns; in >> ns;) pools[i]->push_back(ns);
+  }
+  return sides;
 }
 
 // The webhook's own time per review, from its decision log lines ("event=admission ...
@@ -655,6 +685,10 @@ int main(int argc, char** argv) {
               large_n, o.namespaces, small_n,
               std::chrono::duration<double>(Clock::now() - t0).count());
 
+  std::printf("admission: %d req/s in all for %d s per segment, half to each webhook, their "
+              "requests alternating (lg_paced, 4 keep-alive TLS connections each)\n",
+              o.rate, o.duration_s);
+
   // The reviewed objects: a new route and policy for app 0, in a production namespace.
   App a = app(0, o.namespaces);
   std::vector<Body> bodies = {
@@ -691,14 +725,17 @@ int main(int argc, char** argv) {
       int segment = 0;
       for (int round = 0; round < o.rounds; ++round) {
         for (const Body& b : bodies) {
-          // Alternate which side goes first, so neither always follows the other.
+          // Both sides at once, their sends alternating; which one sends first alternates too.
           bool large_first = (segment++ % 2) == 0;
-          std::map<std::string, double> l, sm;
-          for (int side = 0; side < 2; ++side) {
-            bool large = (side == 0) == large_first;
-            (large ? l : sm) = paced(o, (large ? large_w : small_w).url(), b.path, work,
-                                     (large ? pool_large : pool_small)[b.name]);
+          std::vector<std::string> urls = {large_w.url(), small_w.url()};
+          std::vector<std::vector<int64_t>*> pools = {&pool_large[b.name], &pool_small[b.name]};
+          if (!large_first) {
+            std::swap(urls[0], urls[1]);
+            std::swap(pools[0], pools[1]);
           }
+          auto sides = paced(o, urls, b.path, work, pools);
+          std::map<std::string, double>& l = sides[large_first ? 0 : 1];
+          std::map<std::string, double>& sm = sides[large_first ? 1 : 0];
           p99_large[b.name].push_back(l["p99_ms"]);
           p50_large[b.name].push_back(l["p50_ms"]);
           p99_small[b.name].push_back(sm["p99_ms"]);
