@@ -23,6 +23,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Request bodies up to this size leave their buffer with the worker thread for the next one.
+constexpr std::size_t kKeptBodyCapacity = 64 << 10;
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
       .count();
@@ -404,7 +407,17 @@ void Server::Impl::serve_admission(const std::string& path, const AdmissionHandl
                                    const httplib::Request& http_req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
   const auto start = Clock::now();
-  std::string body;
+  // Each worker thread reads bodies into a buffer it keeps. A fresh string per request was the
+  // request path's one allocation of over a kilobyte, and glibc answers such a malloc by first
+  // consolidating every small chunk the previous review freed: up to a seventh of the webhook's
+  // time with a large cluster cache. Without it, those chunks are simply reused.
+  thread_local std::string body;
+  body.clear();
+  struct ReleaseIfLarge {  // an unusually large body's memory is not kept
+    ~ReleaseIfLarge() {
+      if (body.capacity() > kKeptBodyCapacity) std::string().swap(body);
+    }
+  } release_if_large;
   bool too_big = false;
   reader([&](const char* data, std::size_t len) {
     if (body.size() + len > options.max_body_bytes) {
