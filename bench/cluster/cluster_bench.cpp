@@ -3,7 +3,7 @@
 // run with the same webhook against a small fake server that holds only the reviewed app's
 // neighbourhood (the objects the rules read for these reviews, as the large server has them).
 //
-//   cluster_bench [--runs 3] [--rounds 3] [--rate 1000] [--duration 5] [--namespaces 500]
+//   cluster_bench [--runs 3] [--rounds 3] [--rate 1000] [--duration 10] [--namespaces 500]
 //                 [--per-kind 10000] [--latticeguard PATH] [--paced PATH] [--keep]
 //
 // Per run: starts `latticeguard serve --kubeconfig K` as a child process against the large
@@ -66,7 +66,7 @@ struct Options {
   int runs = 3;
   int rounds = 3;  // paced segments per body and webhook in a run
   int rate = 1000;
-  int duration_s = 5;
+  int duration_s = 10;  // seconds per paced segment: 5,000 requests to each webhook
   int namespaces = 500;
   int per_kind = 10000;  // Services, Deployments, HTTPRoutes, TargetGroupPolicies; and "others"
   bool keep = false;
@@ -685,9 +685,10 @@ int main(int argc, char** argv) {
               large_n, o.namespaces, small_n,
               std::chrono::duration<double>(Clock::now() - t0).count());
 
-  std::printf("admission: %d req/s in all for %d s per segment, half to each webhook, their "
-              "requests alternating (lg_paced, 4 keep-alive TLS connections each)\n",
-              o.rate, o.duration_s);
+  std::printf(
+      "admission: %d req/s in all for %d s per segment, half to each webhook, their "
+      "requests alternating (lg_paced, 4 keep-alive TLS connections each)\n",
+      o.rate, o.duration_s);
 
   // The reviewed objects: a new route and policy for app 0, in a production namespace.
   App a = app(0, o.namespaces);
