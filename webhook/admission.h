@@ -26,6 +26,8 @@ enum class Operation { kCreate, kUpdate, kDelete, kConnect };
 std::string_view to_string(Operation op);
 
 // The fields of request we use. `object` is null on DELETE; `old_object` is null on CREATE.
+// Both are as the API server sent them except metadata.managedFields, which no rule reads and
+// parse_review does not build.
 struct AdmissionRequest {
   std::string review_api_version;  // always "admission.k8s.io/v1" today; echoed back
   std::string uid;
