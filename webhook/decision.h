@@ -3,8 +3,8 @@
 //
 //   auto state = std::make_shared<StaticClusterState>(std::move(index));
 //   Decider decider(state, std::make_shared<const Config>(config));
-//   server.handle("/validate", [&](const AdmissionRequest& r) { return decider.validate(r); });
-//   server.handle("/mutate", [&](const AdmissionRequest& r) { return decider.mutate(r); });
+//   server.handle("/validate", [&](AdmissionRequest r) { return decider.validate(std::move(r)); });
+//   server.handle("/mutate", [&](AdmissionRequest r) { return decider.mutate(std::move(r)); });
 //   decider.set_config(new_config);   // on ConfigMap reload
 //
 // The object under review is laid over the cluster snapshot (on DELETE, removed from it) so

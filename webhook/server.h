@@ -3,7 +3,7 @@
 //   Metrics metrics;
 //   Server server(ServerOptions{.listen = "0.0.0.0:8443", .cert_file = ..., .key_file = ...},
 //                 metrics);
-//   server.handle("/validate", [&](const AdmissionRequest& r) { return engine_answer(r); });
+//   server.handle("/validate", [&](AdmissionRequest r) { return engine_answer(std::move(r)); });
 //   server.set_ready_check([&] { return cache.synced(); });
 //   if (auto s = server.start(); !s) return fail(s.error().message);   // binds, serves
 //   ...on SIGTERM: server.stop_gracefully();  server.wait();
