@@ -39,6 +39,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -555,15 +556,19 @@ class Webhook {
   Clock::time_point started_;
 };
 
-// One paired lg_paced segment: --rate in all, half to each webhook, their sends alternating, so
-// a slow spell of the machine falls on both alike and the machine carries the same load as with
-// one webhook at --rate. Returns each side's "key=value ..." line as a map,
-// in the order of `urls`, and appends each side's latencies (ns) to its pool, so the segments
-// of one side can be judged as one distribution.
-std::vector<std::map<std::string, double>> paced(const Options& o,
-                                                 const std::vector<std::string>& urls,
-                                                 const fs::path& body, const fs::path& work,
-                                                 const std::vector<std::vector<int64_t>*>& pools) {
+// One side of a paired segment: where it sends, where its latencies (ns) are pooled, and its
+// lg_paced "key=value ..." line once the segment has run.
+struct Side {
+  std::string url;
+  std::vector<int64_t>* pool;
+  std::map<std::string, double> line;
+};
+
+// One paired lg_paced segment: --rate in all, split evenly over `sides`, their sends alternating
+// in the order given, so a slow spell of the machine falls on every side alike and the machine
+// carries the same load as with one webhook at --rate. Fills each side's line and appends its
+// latencies to its pool, so the segments of one side can be judged as one distribution.
+void paced(const Options& o, std::vector<Side>& sides, const fs::path& body, const fs::path& work) {
   fs::path out = work / "paced.out";
   std::vector<std::string> cmd = {o.paced,
                                   "--body",
@@ -571,43 +576,39 @@ std::vector<std::map<std::string, double>> paced(const Options& o,
                                   "--ca",
                                   (work / "ca.crt").string(),
                                   "--rate",
-                                  std::to_string(o.rate / 2.0),
+                                  std::to_string(o.rate / static_cast<double>(sides.size())),
                                   "--duration",
                                   std::to_string(o.duration_s),
                                   "--connections",
                                   "4"};
-  for (size_t i = 0; i < urls.size(); ++i) {
-    cmd.insert(cmd.end(), {"--url", urls[i], "--samples",
-                           (work / ("paced-" + std::to_string(i) + ".samples")).string()});
+  auto samples = [&](size_t i) { return work / ("paced-" + std::to_string(i) + ".samples"); };
+  for (size_t i = 0; i < sides.size(); ++i) {
+    cmd.insert(cmd.end(), {"--url", sides[i].url, "--samples", samples(i).string()});
   }
   auto [code, secs] = run_timed(cmd, out);
   std::string text = read_text(out);
   if (code != 0) die("lg_paced exited " + std::to_string(code) + ": " + text);
-  std::vector<std::map<std::string, double>> sides(urls.size());
-  size_t line_start = 0;
-  while (line_start < text.size()) {
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string::npos) line_end = text.size();
-    std::string line = text.substr(line_start, line_end - line_start) + " ";
-    line_start = line_end + 1;
-    if (line.rfind("url=", 0) != 0) continue;
-    auto url = std::find(urls.begin(), urls.end(), line.substr(4, line.find(' ') - 4));
-    if (url == urls.end()) continue;
-    size_t side = static_cast<size_t>(url - urls.begin());
-    size_t pos = 0;
-    while (pos < line.size()) {
-      size_t eq = line.find('=', pos), end = line.find(' ', pos);
-      if (eq == std::string::npos || end == std::string::npos) break;
-      if (eq < end) sides[side][line.substr(pos, eq - pos)] = std::atof(line.c_str() + eq + 1);
-      pos = end + 1;
+  // One line per side, in --url order: "url=URL key=value ...".
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string url;
+    fields >> url;
+    auto side = std::find_if(sides.begin(), sides.end(),
+                             [&](const Side& s) { return url == "url=" + s.url; });
+    if (side == sides.end()) continue;
+    for (std::string field; fields >> field;) {
+      size_t eq = field.find('=');
+      if (eq != std::string::npos) side->line[field.substr(0, eq)] = std::atof(&field[eq + 1]);
     }
   }
-  for (size_t i = 0; i < urls.size(); ++i) {
-    if (sides[i].count("p99_ms") == 0) die("lg_paced printed no line for " + urls[i] + ": " + text);
-    std::ifstream in(work / ("paced-" + std::to_string(i) + ".samples"));
-    for (int64_t ns; in >> ns;) pools[i]->push_back(ns);
+  for (size_t i = 0; i < sides.size(); ++i) {
+    if (sides[i].line.count("p99_ms") == 0) {
+      die("lg_paced printed no line for " + sides[i].url + ": " + text);
+    }
+    std::ifstream in(samples(i));
+    for (int64_t ns; in >> ns;) sides[i].pool->push_back(ns);
   }
-  return sides;
 }
 
 // The webhook's own time per review, from its decision log lines ("event=admission ...
@@ -728,15 +729,12 @@ int main(int argc, char** argv) {
         for (const Body& b : bodies) {
           // Both sides at once, their sends alternating; which one sends first alternates too.
           bool large_first = (segment++ % 2) == 0;
-          std::vector<std::string> urls = {large_w.url(), small_w.url()};
-          std::vector<std::vector<int64_t>*> pools = {&pool_large[b.name], &pool_small[b.name]};
-          if (!large_first) {
-            std::swap(urls[0], urls[1]);
-            std::swap(pools[0], pools[1]);
-          }
-          auto sides = paced(o, urls, b.path, work, pools);
-          std::map<std::string, double>& l = sides[large_first ? 0 : 1];
-          std::map<std::string, double>& sm = sides[large_first ? 1 : 0];
+          std::vector<Side> sides = {{large_w.url(), &pool_large[b.name], {}},
+                                     {small_w.url(), &pool_small[b.name], {}}};
+          if (!large_first) std::swap(sides[0], sides[1]);
+          paced(o, sides, b.path, work);
+          std::map<std::string, double>& l = sides[large_first ? 0 : 1].line;
+          std::map<std::string, double>& sm = sides[large_first ? 1 : 0].line;
           p99_large[b.name].push_back(l["p99_ms"]);
           p50_large[b.name].push_back(l["p50_ms"]);
           p99_small[b.name].push_back(sm["p99_ms"]);
