@@ -264,6 +264,23 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
   expect_good_request();
 }
 
+// A worker thread reads every body into one buffer it keeps (released when over 64 KiB): on
+// one connection, each review is read on its own, whatever size came before it.
+TEST_F(ServerTest, EachBodyOnAConnectionIsReadOnItsOwn) {
+  start();
+  auto c = client();
+  std::string large = review_named("large");
+  large.insert(large.size() - 2, std::string(300 * 1024, ' '));
+  for (const char* name : {"large", "small", "large", "small"}) {
+    SCOPED_TRACE(name);
+    const bool is_large = std::string(name) == "large";
+    auto res = c->Post("/validate", is_large ? large : review_named(name), "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(json::parse(res->body)["response"]["uid"], std::string("uid-") + name);
+  }
+}
+
 TEST_F(ServerTest, BodyOverLimitIsRefusedBeforeItIsRead) {
   start();
   RawTls raw(server_->port(), ca_file_);
