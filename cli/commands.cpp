@@ -77,7 +77,7 @@ Commands add_commands(CLI::App& app) {
       ->capture_default_str();
   st->serve->add_option("--max-body-bytes", s.max_body_bytes, "Largest AdmissionReview body")
       ->capture_default_str();
-  st->serve->add_option("--threads", s.threads, "Worker threads")->capture_default_str();
+  st->serve->add_option("--threads", s.threads, "Event loop threads")->capture_default_str();
   st->serve->add_option("--keep-alive-max", s.keep_alive_max, "Requests per connection")
       ->capture_default_str();
   st->serve->add_option("--keep-alive-timeout", s.keep_alive_timeout_s, "Idle seconds")

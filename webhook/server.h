@@ -16,13 +16,18 @@
 // AdmissionReview, missing request or uid, wrong field types. A handler that throws gets a 500
 // whose body is still an AdmissionReview with the uid, so the API server applies failurePolicy.
 //
+// Model: `threads` event loops (epoll, non-blocking sockets and OpenSSL), each serving any number
+// of keep-alive connections; a request costs one wake-up, one read and one write. A handler runs
+// on the loop that read its request, so handlers run concurrently across loops, and a loop's
+// other connections wait while it runs (reviews take well under a millisecond).
+//
 // Slow clients: every request must arrive within read_timeout_s from its first byte (and the TLS
 // handshake within read_timeout_s of the connection), or the connection is cut; a client
-// trickling one byte per second cannot hold a worker thread.
+// trickling one byte per second holds nothing but its own connection.
 //
 // Thread safety: configure (handle, set_ready_check) before start(); afterwards start, port,
-// stop_gracefully, wait and the accessors may be called from any thread. Handlers run on the
-// server's worker threads, concurrently.
+// stop_gracefully, wait and the accessors may be called from any thread. Handlers are called
+// from the loop threads, concurrently.
 #pragma once
 
 #include <chrono>
@@ -47,7 +52,7 @@ struct ServerOptions {
   // The API server sends the object and, on UPDATE, the old object; etcd caps an object at
   // 1.5 MiB by default and 3 MiB at most, so two of them plus the envelope fit in 7 MiB.
   std::size_t max_body_bytes = 7 * 1024 * 1024;
-  int threads = 8;
+  int threads = 8;  // event loops; connections are spread over them as they are accepted
   // The API server keeps connections open; long keep-alive avoids a TLS handshake per request.
   int keep_alive_max = 1000;
   int keep_alive_timeout_s = 60;

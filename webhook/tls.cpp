@@ -14,25 +14,19 @@
 #include <utility>
 
 #include "webhook/metrics.h"
+#include "webhook/openssl_ptr.h"
 
 namespace latticeguard::webhook {
 namespace {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using BioPtr = OpenSslPtr<BIO, BIO_free>;
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using EvpPkeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
 void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<free_x509_stack>>;
+using X509StackPtr = OpenSslPtr<STACK_OF(X509), free_x509_stack>;
 void free_name_stack(STACK_OF(X509_NAME) * s) { sk_X509_NAME_pop_free(s, X509_NAME_free); }
-using X509NameStackPtr = std::unique_ptr<STACK_OF(X509_NAME), Deleter<free_name_stack>>;
+using X509NameStackPtr = OpenSslPtr<STACK_OF(X509_NAME), free_name_stack>;
 
 // ECDHE key exchange with AEAD ciphers only (Mozilla "intermediate"); TLS 1.3 suites are all AEAD.
 constexpr const char* kTls12Ciphers =

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/webhook/test_certs.h"
 
@@ -77,19 +80,28 @@ class RawTls {
     ::close(fd_);
   }
   bool handshake_ok() const { return handshake_ok_; }
+  // Waits until the peer closes its side, without touching the TLS session (safe while another
+  // thread writes through it). Plain input does not count: TLS 1.3 session tickets arrive
+  // unasked after the handshake.
+  bool wait_peer_closed(int timeout_ms) const {
+    pollfd p{.fd = fd_, .events = POLLRDHUP, .revents = 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+  }
   bool write(std::string_view s) {
     return SSL_write(ssl_, s.data(), static_cast<int>(s.size())) == static_cast<int>(s.size());
   }
-  // Reads until the peer closes or nothing arrives for the socket timeout.
+  // Reads one response: until it is complete, the peer closes or nothing arrives for the socket
+  // timeout. Bytes of a following response are kept for the next call.
   std::string read_all() {
-    std::string out;
+    std::string out = std::exchange(rest_, {});
     char buf[4096];
-    for (;;) {
+    while (response_size(out) == 0) {
       int n = SSL_read(ssl_, buf, sizeof(buf));
-      if (n <= 0) break;
+      if (n <= 0) return out;
       out.append(buf, static_cast<size_t>(n));
-      if (response_complete(out)) break;
     }
+    rest_ = out.substr(response_size(out));
+    out.resize(response_size(out));
     return out;
   }
   std::string peer_serial() const {
@@ -105,13 +117,16 @@ class RawTls {
   }
 
  private:
-  static bool response_complete(const std::string& s) {
+  // The size of the first complete response in `s`, 0 while it is incomplete.
+  static size_t response_size(const std::string& s) {
     auto end = s.find("\r\n\r\n");
-    if (end == std::string::npos) return false;
+    if (end == std::string::npos) return 0;
     auto cl = s.find("Content-Length: ");
-    if (cl == std::string::npos || cl > end) return true;
-    return s.size() >= end + 4 + std::stoul(s.substr(cl + 16));
+    if (cl == std::string::npos || cl > end) return end + 4;
+    const size_t size = end + 4 + std::stoul(s.substr(cl + 16));
+    return s.size() >= size ? size : 0;
   }
+  std::string rest_;
   int fd_ = -1;
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
@@ -264,8 +279,8 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
   expect_good_request();
 }
 
-// A worker thread reads every body into one buffer it keeps (released when over 64 KiB): on
-// one connection, each review is read on its own, whatever size came before it.
+// A connection reads every request into one buffer it keeps (released when over 64 KiB): each
+// review is read on its own, whatever size came before it.
 TEST_F(ServerTest, EachBodyOnAConnectionIsReadOnItsOwn) {
   start();
   auto c = client();
@@ -415,10 +430,12 @@ TEST_F(ServerTest, SlowClientIsCutAndDoesNotBlockOthers) {
   const auto t1 = Clock::now();
   expect_good_request();
   EXPECT_LT(seconds_since(t1), 1.0);
-  // The server gives up read_timeout_s after the first byte and closes the connection.
-  const std::string reply = slow.read_all();
+  // The server gives up read_timeout_s after the first byte and closes the connection. (The
+  // session is read only once the trickler is done with it: OpenSSL sessions are not shared.)
+  ASSERT_TRUE(slow.wait_peer_closed(10000));
   const double cut_after = seconds_since(t0);
   trickler.join();
+  const std::string reply = slow.read_all();
   EXPECT_EQ(reply.find("HTTP/1.1 2"), std::string::npos);
   EXPECT_GE(cut_after, options_.read_timeout_s - 0.5);
   EXPECT_LT(cut_after, options_.read_timeout_s + 2.0);
@@ -477,6 +494,91 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneHandshake) {
   }
   EXPECT_EQ(server_->tls_handshakes() - before, 1u);
   EXPECT_GE(metrics_.counter("latticeguard_tls_handshakes_total", "").value(), 1);
+}
+
+// The API server keeps a connection per in-flight request open; every one of them is served,
+// however many there are per thread, and none waits for another to close.
+TEST_F(ServerTest, ConnectionsBeyondTheThreadCountAreServedAtOnce) {
+  options_.threads = 2;
+  start();
+  std::vector<std::unique_ptr<httplib::SSLClient>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(client());
+    clients.back()->set_read_timeout(3, 0);
+  }
+  const auto t0 = Clock::now();
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      const std::string name = "c" + std::to_string(i) + "r" + std::to_string(round);
+      EXPECT_EQ(review_response(*clients[i], name, 200)["allowed"], true) << name;
+    }
+  }
+  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_EQ(handled_, 12);
+}
+
+// Requests sent back to back on one connection (in one write) are answered in order; so are a
+// chunked body, and a path with the API server's `?timeout=` query.
+TEST_F(ServerTest, PipelinedChunkedAndQueryRequestsAreAnswered) {
+  start();
+  RawTls raw(server_->port(), ca_file_);
+  ASSERT_TRUE(raw.handshake_ok());
+  auto post = [](const std::string& target, const std::string& body) {
+    return "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  const std::string a = review_named("p1"), b = review_named("p2"), c = review_named("p3");
+  std::string chunked =
+      "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < c.size(); at += 1000) {
+    const std::string part = c.substr(at, 1000);
+    std::ostringstream size;
+    size << std::hex << part.size();
+    chunked += size.str() + "\r\n" + part + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  ASSERT_TRUE(raw.write(post("/validate?timeout=10s", a) + post("/validate", b) + chunked));
+  for (const char* uid : {"uid-p1", "uid-p2", "uid-p3"}) {
+    const std::string reply = raw.read_all();
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << uid << ": " << reply;
+    EXPECT_NE(reply.find(std::string("\"uid\":\"") + uid + "\""), std::string::npos) << reply;
+  }
+  EXPECT_EQ(handled_, 3);
+}
+
+// Framing the server cannot read safely is refused with a JSON Status, and the connection ends.
+TEST_F(ServerTest, UnreadableRequestsAreRefusedAndTheConnectionEnds) {
+  start();
+  struct Case {
+    std::string request;
+    const char* status;
+  };
+  const std::vector<Case> cases = {
+      {"NOT A REQUEST\r\n\r\n", "HTTP/1.1 400"},
+      {"POST /validate HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n",
+       "HTTP/1.1 400"},
+      {"POST /validate HTTP/1.1\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: gzip\r\n\r\n",
+       "HTTP/1.1 501"},
+      {"GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", "HTTP/1.1 431"},
+      {"POST /validate HTTP/1.1\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+       "HTTP/1.1 400"},
+  };
+  for (const Case& c : cases) {
+    RawTls raw(server_->port(), ca_file_);
+    ASSERT_TRUE(raw.handshake_ok());
+    ASSERT_TRUE(raw.write(c.request));
+    const std::string reply = raw.read_all();
+    EXPECT_EQ(reply.rfind(c.status, 0), 0u) << c.request.substr(0, 80) << " -> " << reply;
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("\"kind\":\"Status\""), std::string::npos) << reply;
+    EXPECT_EQ(raw.read_all(), "");  // closed
+  }
+  EXPECT_EQ(handled_, 0);
+  expect_good_request();
 }
 
 TEST_F(ServerTest, RotatedCertificateIsServedToNewConnections) {
