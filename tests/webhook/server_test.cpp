@@ -91,17 +91,19 @@ class RawTls {
     return SSL_write(ssl_, s.data(), static_cast<int>(s.size())) == static_cast<int>(s.size());
   }
   // Reads one response: until it is complete, the peer closes or nothing arrives for the socket
-  // timeout. Bytes of a following response are kept for the next call.
-  std::string read_all() {
+  // timeout. Bytes of a following response are kept for the next call. The answer to a HEAD
+  // request has no body, whatever its Content-Length says.
+  std::string read_all(bool head_request = false) {
     std::string out = std::exchange(rest_, {});
     char buf[4096];
-    while (response_size(out) == 0) {
+    while (response_size(out, head_request) == 0) {
       int n = SSL_read(ssl_, buf, sizeof(buf));
       if (n <= 0) return out;
       out.append(buf, static_cast<size_t>(n));
     }
-    rest_ = out.substr(response_size(out));
-    out.resize(response_size(out));
+    const size_t size = response_size(out, head_request);
+    rest_ = out.substr(size);
+    out.resize(size);
     return out;
   }
   std::string peer_serial() const {
@@ -118,11 +120,11 @@ class RawTls {
 
  private:
   // The size of the first complete response in `s`, 0 while it is incomplete.
-  static size_t response_size(const std::string& s) {
+  static size_t response_size(const std::string& s, bool head_request) {
     auto end = s.find("\r\n\r\n");
     if (end == std::string::npos) return 0;
     auto cl = s.find("Content-Length: ");
-    if (cl == std::string::npos || cl > end) return end + 4;
+    if (head_request || cl == std::string::npos || cl > end) return end + 4;
     const size_t size = end + 4 + std::stoul(s.substr(cl + 16));
     return s.size() >= size ? size : 0;
   }
@@ -545,6 +547,36 @@ TEST_F(ServerTest, PipelinedChunkedAndQueryRequestsAreAnswered) {
     EXPECT_NE(reply.find(std::string("\"uid\":\"") + uid + "\""), std::string::npos) << reply;
   }
   EXPECT_EQ(handled_, 3);
+}
+
+// An HTTP/1.0 client gets its answer and the connection ends (1.0 has no keep-alive by
+// default); a HEAD probe gets the headers alone, and the connection stays usable.
+TEST_F(ServerTest, Http10AndHeadRequestsAreAnswered) {
+  start();
+  {
+    RawTls raw(server_->port(), ca_file_);
+    ASSERT_TRUE(raw.handshake_ok());
+    const std::string body = review_named("old");
+    ASSERT_TRUE(
+        raw.write("POST /validate HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body));
+    const std::string reply = raw.read_all();
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("\"uid\":\"uid-old\""), std::string::npos) << reply;
+    EXPECT_EQ(raw.read_all(), "");
+  }
+  RawTls raw(server_->port(), ca_file_);
+  ASSERT_TRUE(raw.handshake_ok());
+  ASSERT_TRUE(raw.write("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string head = raw.read_all(/*head_request=*/true);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_NE(head.find("Content-Length: 3\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << head;  // no body follows
+  ASSERT_TRUE(raw.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string get = raw.read_all();
+  EXPECT_EQ(get.rfind("HTTP/1.1 200", 0), 0u) << get;
+  EXPECT_EQ(get.substr(get.size() - 3), "ok\n") << get;
 }
 
 // Framing the server cannot read safely is refused with a JSON Status, and the connection ends.
