@@ -244,6 +244,13 @@ struct Server::Impl {
     std::size_t lingered = 0;
     int served = 0;
     std::uint32_t events = 0;  // epoll interest
+    // Bytes beyond an ordinary review's that this connection holds, counted in the server's
+    // body budget (see account()).
+    std::size_t charged = 0;
+    std::atomic<std::size_t>* budget = nullptr;
+    ~Conn() {
+      if (charged != 0) budget->fetch_sub(charged, std::memory_order_relaxed);
+    }
   };
 
   // An event loop: one thread, one epoll set, the connections it accepted.
@@ -295,6 +302,7 @@ struct Server::Impl {
   Step linger(Loop& loop, Conn& c);
   static bool has_unread_input(Conn& c);
   Step respond(Conn& c, Reply reply);
+  bool account(Conn& c);
 
   // --- HTTP ---
   Reply serve_admission(const std::string& path, const AdmissionHandler& handler,
@@ -317,11 +325,17 @@ struct Server::Impl {
   int port = 0;
   std::vector<std::unique_ptr<Loop>> loops;
   std::atomic<unsigned> next_loop{0};
+  // Large bodies buffered across all connections, and their limit (threads x max_body_bytes):
+  // a loop reads any number of bodies at once, so without it memory would grow with the number
+  // of clients sending large reviews.
+  std::atomic<std::size_t> body_bytes{0};
+  std::size_t body_budget = 0;
   std::atomic<bool> started{false};
   std::atomic<bool> draining{false};
   std::atomic<bool> listener_closed{false};
   std::atomic<std::uint64_t> handshake_count{0};
   std::thread stopper;
+  std::mutex stopper_mu;  // stop_gracefully() and wait() may run on different threads
   std::mutex wait_mu;
 };
 
@@ -360,7 +374,8 @@ void Server::Impl::run(Loop& loop) {
       sweep(loop, now_ms(), true);
     }
     if (stopping && loop.conns.empty()) {
-      return;
+      adopt_incoming(loop);  // handed over just before the listener closed: may hold a request
+      if (loop.conns.empty()) return;
     }
     const int timeout = static_cast<int>(std::max<std::int64_t>(0, next_sweep - now_ms()));
     const int n = ::epoll_wait(loop.epoll.get(), events, 64, timeout);
@@ -452,6 +467,7 @@ void Server::Impl::adopt(Loop& loop, int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   auto c = std::make_unique<Conn>();
   c->fd.reset(fd);
+  c->budget = &body_bytes;
   c->ssl.reset(SSL_new(ctx.get()));
   if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
     spdlog::error("event=tls_setup_failed");
@@ -475,7 +491,7 @@ void Server::Impl::sweep(Loop& loop, std::int64_t now, bool close_idle) {
     if (c->deadline_ms != 0 && now > c->deadline_ms) {
       // A read deadline missed mid-request or mid-handshake is the client's doing; an idle
       // keep-alive connection reaching keep_alive_timeout_s is ordinary.
-      if (c->deadline_is_read && !idle) {
+      if (c->deadline_is_read) {
         timeouts.inc();
         spdlog::warn("event=client_timeout fd={} waited_ms={}", c->fd.get(),
                      now - c->deadline_ms + read_timeout_ms());
@@ -591,16 +607,40 @@ Server::Impl::Step Server::Impl::fill(Loop& loop, Conn& c) {
   thread_local char buf[kReadChunk];
   ERR_clear_error();
   const int n = SSL_read(c.ssl.get(), buf, static_cast<int>(sizeof(buf)));
-  if (n <= 0) {
-    return wait_for(loop, c, n);
-  }
-  if (c.phase == Conn::Phase::kHead && c.in.empty()) {
-    // The request's first byte: all of it must now arrive within the read timeout.
+  // The request's first byte, or the first part of a TLS record that OpenSSL holds without being
+  // able to decrypt it yet: all of the request must now arrive within the read timeout.
+  if (c.phase == Conn::Phase::kHead && c.in.empty() && !c.deadline_is_read &&
+      (n > 0 || SSL_has_pending(c.ssl.get()))) {
     c.deadline_ms = now_ms() + read_timeout_ms();
     c.deadline_is_read = true;
   }
+  if (n <= 0) {
+    return wait_for(loop, c, n);
+  }
   c.in.append(buf, static_cast<std::size_t>(n));
+  if (!account(c)) {
+    c.request_end = c.in.size();
+    return respond(c, error_reply(503, "too many large reviews in flight; retry", true));
+  }
   return Step::kAgain;
+}
+
+// Charges what `c` buffers beyond an ordinary review's size to the server-wide body budget, or
+// releases what it no longer holds. False when the budget cannot take more; nothing is charged.
+bool Server::Impl::account(Conn& c) {
+  const std::size_t held = c.in.size() + c.chunked_body.size();
+  const std::size_t want = held > kKeptBufferCapacity ? held - kKeptBufferCapacity : 0;
+  if (want > c.charged) {
+    const std::size_t more = want - c.charged;
+    if (body_bytes.fetch_add(more, std::memory_order_relaxed) + more > body_budget) {
+      body_bytes.fetch_sub(more, std::memory_order_relaxed);
+      return false;
+    }
+  } else {
+    body_bytes.fetch_sub(c.charged - want, std::memory_order_relaxed);
+  }
+  c.charged = want;
+  return true;
 }
 
 Server::Impl::Step Server::Impl::flush(Loop& loop, Conn& c) {
@@ -714,6 +754,9 @@ Server::Impl::Step Server::Impl::read_body(Conn& c) {
     switch (c.chunks.feed(c.in, options.max_body_bytes, c.chunked_body, consumed)) {
       case http::ChunkedDecoder::Status::kNeedMore:
         c.in.clear();
+        if (!account(c)) {
+          return respond(c, error_reply(503, "too many large reviews in flight; retry", true));
+        }
         return Step::kWait;
       case http::ChunkedDecoder::Status::kTooLarge:
         c.request_end = c.in.size();
@@ -738,6 +781,7 @@ Server::Impl::Step Server::Impl::read_body(Conn& c) {
     body = std::string_view(c.in).substr(h.head_bytes, len);
   }
   Reply reply = serve_admission(c.route->first, c.route->second, body);
+  c.chunked_body.clear();
   if (c.chunked_body.capacity() > kKeptBufferCapacity) std::string().swap(c.chunked_body);
   return respond(c, std::move(reply));
 }
@@ -748,6 +792,8 @@ Server::Impl::Step Server::Impl::respond(Conn& c, Reply reply) {
   const http::RequestHead& h = c.head;
   c.in.erase(0, std::min(c.request_end, c.in.size()));
   if (c.in.empty() && c.in.capacity() > kKeptBufferCapacity) std::string().swap(c.in);
+  if (h.chunked) c.chunked_body.clear();
+  account(c);  // releases what the request held
   c.linger = reply.close;
   c.close_after_write = reply.close || !h.keep_alive ||
                         c.served >= std::max(1, options.keep_alive_max) ||
@@ -932,6 +978,7 @@ Status Server::start() {
   m.listen_fd = std::move(*listener);
   m.port = bound_port(m.listen_fd.get());
   const int loops = std::max(1, m.options.threads);
+  m.body_budget = static_cast<std::size_t>(loops) * m.options.max_body_bytes;
   for (int i = 0; i < loops; ++i) {
     auto loop = std::make_unique<Impl::Loop>();
     loop->epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -969,6 +1016,7 @@ void Server::stop_gracefully() {
     return;
   }
   spdlog::info("event=shutdown_started delay_ms={}", m.options.shutdown_delay.count());
+  std::lock_guard lock(m.stopper_mu);
   m.stopper = std::thread([&m] {
     std::this_thread::sleep_for(m.options.shutdown_delay);
     // New connections are refused from here on (a shut-down listening socket resets them); the
@@ -990,8 +1038,11 @@ void Server::wait() {
       loop->thread.join();  // returns once its connections are answered and closed
     }
   }
-  if (m.stopper.joinable()) {
-    m.stopper.join();
+  {
+    std::lock_guard stopper_lock(m.stopper_mu);
+    if (m.stopper.joinable()) {
+      m.stopper.join();
+    }
   }
   for (auto& loop : m.loops) {
     // Handed over by another loop just as this one finished draining: never served.

@@ -23,7 +23,9 @@
 //
 // Slow clients: every request must arrive within read_timeout_s from its first byte (and the TLS
 // handshake within read_timeout_s of the connection), or the connection is cut; a client
-// trickling one byte per second holds nothing but its own connection.
+// trickling one byte per second holds nothing but its own connection. Large bodies being read
+// share one budget of threads x max_body_bytes (beyond 64 KiB each); a request that would exceed
+// it gets 503, so memory does not grow with the number of clients sending large reviews.
 //
 // Thread safety: configure (handle, set_ready_check) before start(); afterwards start, port,
 // stop_gracefully, wait and the accessors may be called from any thread. Handlers are called

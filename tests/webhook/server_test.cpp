@@ -80,6 +80,10 @@ class RawTls {
     ::close(fd_);
   }
   bool handshake_ok() const { return handshake_ok_; }
+  // Bytes straight onto the socket, under TLS: a partial record, for one.
+  bool write_raw(std::string_view s) {
+    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
   // Waits until the peer closes its side, without touching the TLS session (safe while another
   // thread writes through it). Plain input does not count: TLS 1.3 session tickets arrive
   // unasked after the handshake.
@@ -444,6 +448,61 @@ TEST_F(ServerTest, SlowClientIsCutAndDoesNotBlockOthers) {
   EXPECT_LT(sent.load(), request.size());
   EXPECT_TRUE(cut);
   EXPECT_GE(metrics_.counter("latticeguard_connections_timed_out_total", "").value(), 1);
+  expect_good_request();
+}
+
+// A request that has begun only as part of a TLS record (nothing decryptable yet) is still held
+// to the read timeout, not to the keep-alive timeout of an idle connection.
+TEST_F(ServerTest, PartialTlsRecordIsCutByTheReadTimeout) {
+  options_.keep_alive_timeout_s = 60;
+  start();
+  RawTls raw(server_->port(), ca_file_);
+  ASSERT_TRUE(raw.handshake_ok());
+  ASSERT_TRUE(raw.write_raw(std::string("\x17\x03\x03", 3)));  // an application-data header
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(raw.wait_peer_closed(10000));
+  EXPECT_LT(seconds_since(t0), options_.read_timeout_s + 2.0);
+  EXPECT_GE(metrics_.counter("latticeguard_connections_timed_out_total", "").value(), 1);
+  expect_good_request();
+}
+
+// Every connection may buffer a large review at once; together they share one budget
+// (threads x max_body_bytes), so memory does not grow with the number of such clients. Past it a
+// client gets 503 and the others carry on.
+TEST_F(ServerTest, LargeBodiesInFlightShareOneBudget) {
+  // Budget: 512 KiB beyond 64 KiB per body. Two whole bodies hold 2 x 236 KiB; three first parts
+  // would hold 3 x 186 KiB.
+  options_.threads = 1;
+  start();
+  const std::string body = review_named("big");
+  const size_t announced = 300 * 1024;
+  ASSERT_LT(body.size(), announced);
+  const std::string head =
+      "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(announced) + "\r\n\r\n";
+  // The review first, then spaces: valid JSON once complete.
+  const std::string full = body + std::string(announced - body.size(), ' ');
+  const size_t first_part = 250 * 1024;
+  std::vector<std::unique_ptr<RawTls>> conns;
+  for (int i = 0; i < 2; ++i) {
+    conns.push_back(std::make_unique<RawTls>(server_->port(), ca_file_));
+    ASSERT_TRUE(conns.back()->handshake_ok());
+    ASSERT_TRUE(conns.back()->write(head + full.substr(0, first_part)));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both are buffered
+  RawTls third(server_->port(), ca_file_);
+  ASSERT_TRUE(third.handshake_ok());
+  third.write(head + full.substr(0, first_part));  // may fail once the server has answered
+  const std::string refused = third.read_all();
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused.substr(0, 200);
+  // The two within the budget are answered in full.
+  for (auto& c : conns) {
+    ASSERT_TRUE(c->write(full.substr(first_part)));
+    const std::string reply = c->read_all();
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  }
+  EXPECT_EQ(handled_, 2);
   expect_good_request();
 }
 
