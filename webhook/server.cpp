@@ -636,9 +636,9 @@ bool Server::Impl::account(Conn& c) {
       body_bytes.fetch_sub(more, std::memory_order_relaxed);
       return false;
     }
-  } else {
+  } else if (want < c.charged) {
     body_bytes.fetch_sub(c.charged - want, std::memory_order_relaxed);
-  }
+  }  // equal (nearly always zero): the shared counter is not touched
   c.charged = want;
   return true;
 }
