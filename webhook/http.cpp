@@ -99,13 +99,8 @@ class HeadParser {
       if (p == end_) return need_more();
       if (*p == '\r' || *p == '\n') {
         const char* q = p;
-        switch (end_line(q, end_)) {
-          case LineEnd::kMore:
-            return need_more();
-          case LineEnd::kBad:
-            return fail(HeadStatus::kBad, 400, "invalid line ending");
-          case LineEnd::kOk:
-            break;
+        if (HeadStatus s = line_end(q, "invalid line ending"); s != HeadStatus::kComplete) {
+          return s;
         }
         head_.head_bytes = static_cast<std::size_t>(q - begin_);
         return finish();
@@ -137,6 +132,20 @@ class HeadParser {
     return status;
   }
 
+  // Moves `p` past a line end; kComplete means "go on", anything else is the result to return
+  // (more bytes needed, or 400 with `bad_message` when something else stands there).
+  HeadStatus line_end(const char*& p, const char* bad_message) {
+    switch (end_line(p, end_)) {
+      case LineEnd::kMore:
+        return need_more();
+      case LineEnd::kBad:
+        return fail(HeadStatus::kBad, 400, bad_message);
+      case LineEnd::kOk:
+        break;
+    }
+    return HeadStatus::kComplete;
+  }
+
   // `METHOD SP target SP HTTP/1.x` and its line end; kComplete means "go on".
   HeadStatus request_line(const char*& p) {
     const char* m = skip(p, end_, kToken);
@@ -153,14 +162,7 @@ class HeadParser {
     const char* version = t + 1;
     const char* v = skip(version, end_, kTarget);
     const char* version_end = v;
-    switch (end_line(v, end_)) {
-      case LineEnd::kMore:
-        return need_more();
-      case LineEnd::kBad:
-        return fail(HeadStatus::kBad, 400, "invalid HTTP version");
-      case LineEnd::kOk:
-        break;
-    }
+    if (HeadStatus s = line_end(v, "invalid HTTP version"); s != HeadStatus::kComplete) return s;
     const std::string_view ver(version, static_cast<std::size_t>(version_end - version));
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (ver.size() != 8 || ver.substr(0, 5) != "HTTP/" || !digit(ver[5]) || ver[6] != '.' ||
@@ -187,13 +189,9 @@ class HeadParser {
     const char* value = skip(colon + 1, end_, kWhitespace);
     const char* value_end = skip(value, end_, kFieldValue);
     const char* q = value_end;
-    switch (end_line(q, end_)) {
-      case LineEnd::kMore:
-        return need_more();
-      case LineEnd::kBad:
-        return fail(HeadStatus::kBad, 400, "invalid character in header value");
-      case LineEnd::kOk:
-        break;
+    if (HeadStatus s = line_end(q, "invalid character in header value");
+        s != HeadStatus::kComplete) {
+      return s;
     }
     while (value_end != value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
     p = q;
