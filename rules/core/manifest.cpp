@@ -11,6 +11,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include "rules/core/utf8.h"
+
 namespace latticeguard {
 namespace {
 
@@ -392,39 +394,6 @@ int count_lines(std::string_view s, size_t upto) {
   int n = 0;
   for (size_t i = 0; i < upto && i < s.size(); ++i) n += s[i] == '\n';
   return n;
-}
-
-// Offset of the first byte that does not belong to well-formed UTF-8 (no overlong forms,
-// surrogates or code points over U+10FFFF), or npos.
-size_t invalid_utf8_at(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    if (i + 8 <= n) {  // ASCII runs, eight bytes at a time
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || i + len > n) return i;
-    uint32_t cp = c & (0x7F >> len);
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
 }
 
 // YAML text must be Unicode, and libfyaml does not always stop on bytes that are not: an
