@@ -8,7 +8,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
-      libcpp-httplib-dev libssl-dev nlohmann-json3-dev libre2-dev libspdlog-dev libfmt-dev \
+      libcpp-httplib-dev libssl-dev nlohmann-json3-dev rapidjson-dev libre2-dev libspdlog-dev libfmt-dev \
       libfyaml-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -6,6 +6,7 @@
 
 #include "rules/core/base64.h"
 #include "rules/core/http_status.h"
+#include "rules/core/json_reader.h"
 
 namespace latticeguard::webhook {
 namespace {
@@ -132,7 +133,6 @@ class ReviewSax {
                    const nlohmann::detail::exception& e) {
     return dom_.parse_error(pos, token, e);
   }
-  bool is_errored() const { return dom_.is_errored(); }
 
  private:
   static constexpr std::array<std::string_view, 4> kPath = {"request", "object", "metadata",
@@ -227,8 +227,7 @@ Result<AdmissionRequest> parse_review(std::string_view body) {
     return Error{"JSON nested deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
   }
   json doc;
-  ReviewSax sax(doc);
-  if (!json::sax_parse(body.begin(), body.end(), &sax) || sax.is_errored()) {
+  if (!sax_read<ReviewSax>(body, doc)) {
     return Error{"invalid JSON"};
   }
   if (!doc.is_object()) {
