@@ -303,6 +303,7 @@ struct Server::Impl {
   static bool has_unread_input(Conn& c);
   Step respond(Conn& c, Reply reply);
   bool account(Conn& c);
+  Step over_budget(Conn& c);
 
   // --- HTTP ---
   Reply serve_admission(const std::string& path, const AdmissionHandler& handler,
@@ -618,10 +619,7 @@ Server::Impl::Step Server::Impl::fill(Loop& loop, Conn& c) {
     return wait_for(loop, c, n);
   }
   c.in.append(buf, static_cast<std::size_t>(n));
-  if (!account(c)) {
-    c.request_end = c.in.size();
-    return respond(c, error_reply(503, "too many large reviews in flight; retry", true));
-  }
+  if (!account(c)) return over_budget(c);
   return Step::kAgain;
 }
 
@@ -641,6 +639,12 @@ bool Server::Impl::account(Conn& c) {
   }  // equal (nearly always zero): the shared counter is not touched
   c.charged = want;
   return true;
+}
+
+// The answer when account() refuses: what was read of the request is dropped with it.
+Server::Impl::Step Server::Impl::over_budget(Conn& c) {
+  c.request_end = c.in.size();
+  return respond(c, error_reply(503, "too many large reviews in flight; retry", true));
 }
 
 Server::Impl::Step Server::Impl::flush(Loop& loop, Conn& c) {
@@ -737,7 +741,6 @@ Server::Impl::Step Server::Impl::route_head(Conn& c) {
   if (h.chunked) {
     c.in.erase(0, h.head_bytes);
     c.chunks = http::ChunkedDecoder{};
-    c.chunked_body.clear();
   } else {
     // Room for the whole body up front, but not what a client merely announces: a connection
     // that declares 7 MiB and sends nothing holds no more than this.
@@ -754,9 +757,7 @@ Server::Impl::Step Server::Impl::read_body(Conn& c) {
     switch (c.chunks.feed(c.in, options.max_body_bytes, c.chunked_body, consumed)) {
       case http::ChunkedDecoder::Status::kNeedMore:
         c.in.clear();
-        if (!account(c)) {
-          return respond(c, error_reply(503, "too many large reviews in flight; retry", true));
-        }
+        if (!account(c)) return over_budget(c);
         return Step::kWait;
       case http::ChunkedDecoder::Status::kTooLarge:
         c.request_end = c.in.size();
@@ -781,8 +782,6 @@ Server::Impl::Step Server::Impl::read_body(Conn& c) {
     body = std::string_view(c.in).substr(h.head_bytes, len);
   }
   Reply reply = serve_admission(c.route->first, c.route->second, body);
-  c.chunked_body.clear();
-  if (c.chunked_body.capacity() > kKeptBufferCapacity) std::string().swap(c.chunked_body);
   return respond(c, std::move(reply));
 }
 
@@ -792,7 +791,10 @@ Server::Impl::Step Server::Impl::respond(Conn& c, Reply reply) {
   const http::RequestHead& h = c.head;
   c.in.erase(0, std::min(c.request_end, c.in.size()));
   if (c.in.empty() && c.in.capacity() > kKeptBufferCapacity) std::string().swap(c.in);
-  if (h.chunked) c.chunked_body.clear();
+  if (h.chunked) {  // empty between requests; a large one's memory is not kept
+    c.chunked_body.clear();
+    if (c.chunked_body.capacity() > kKeptBufferCapacity) std::string().swap(c.chunked_body);
+  }
   account(c);  // releases what the request held
   c.linger = reply.close;
   c.close_after_write = reply.close || !h.keep_alive ||
