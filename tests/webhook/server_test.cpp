@@ -383,6 +383,12 @@ std::string edited(const std::string& pointer, const json& value) {
 
 const json kGone(json::value_t::discarded);
 
+// A review whose uid is `raw` as written in the JSON text (not escaped by a serializer).
+std::string review_with_uid_text(const std::string& raw) {
+  return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":")" +
+         raw + R"(","operation":"CREATE","kind":{"kind":"HTTPRoute"}}})";
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadReviewTest,
     ::testing::Values(BadBody{"EmptyBody", ""}, BadBody{"InvalidJson", "{\"apiVersion\":"},
@@ -393,7 +399,12 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBody{"OperationNotAString", edited("/request/operation", true)},
                       BadBody{"DryRunNotABool", edited("/request/dryRun", "yes")},
                       BadBody{"ObjectNotAMapping", edited("/request/object", json::array())},
-                      BadBody{"DeepNesting100000", deep_review()}),
+                      BadBody{"DeepNesting100000", deep_review()},
+                      // A raw NUL is not JSON text, whatever follows it.
+                      BadBody{"NulAfterTheReview",
+                              capture("httproute_create.json") + std::string("\0{}", 3)},
+                      BadBody{"InvalidUtf8InAString", review_with_uid_text("u\xFF")},
+                      BadBody{"LoneSurrogateEscape", review_with_uid_text("u\\uDC00")}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(ServerTest, HandlerExceptionIs500CarryingUid) {
