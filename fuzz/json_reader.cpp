@@ -2,6 +2,7 @@
 // what json::parse accepts and build an identical document (same values, same number types).
 // A disagreement aborts, so the fuzzer reports the input. The one intended difference: a text
 // with a raw NUL byte, which json::parse may take as its end, is always invalid for parse_json.
+// A rejected text must also be reported at a byte inside it (or at its end) with a reason.
 #include "rules/core/json_reader.h"
 
 #include <cstddef>
@@ -33,6 +34,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  expected.is_discarded() ? "rejects" : "accepts",
                  got.is_discarded() ? "rejects" : "accepts");
     std::abort();
+  }
+  if (got.is_discarded()) {
+    nlohmann::json doc;
+    const latticeguard::ReadResult r =
+        latticeguard::sax_read<nlohmann::detail::json_sax_dom_parser<nlohmann::json>>(text, doc,
+                                                                                      false);
+    if (r || r.offset > text.size() || r.reason.empty()) {
+      std::fprintf(stderr, "rejected text reported at byte %zu of %zu: '%.*s'\n", r.offset,
+                   text.size(), static_cast<int>(r.reason.size()), r.reason.data());
+      std::abort();
+    }
   }
   if (!expected.is_discarded() && !latticeguard::identical(expected, got)) {
     std::fprintf(stderr, "documents differ\n");

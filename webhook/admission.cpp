@@ -227,8 +227,9 @@ Result<AdmissionRequest> parse_review(std::string_view body) {
     return Error{"JSON nested deeper than " + std::to_string(kMaxNestingDepth) + " levels"};
   }
   json doc;
-  if (!sax_read<ReviewSax>(body, doc)) {
-    return Error{"invalid JSON"};
+  if (ReadResult read = sax_read<ReviewSax>(body, doc); !read) {
+    return Error{"invalid JSON at byte " + std::to_string(read.offset) + ": " +
+                 std::string(read.reason)};
   }
   if (!doc.is_object()) {
     return Error{"body is not a JSON object"};

@@ -177,6 +177,53 @@ TEST(JsonReaderTest, NestingCostsHeapNotStack) {
   EXPECT_FALSE(parse_json(std::string(depth, '[') + std::string(depth - 1, ']')).is_array());
 }
 
+// A failed read names the byte where the text goes wrong and what is wrong there, counted in the
+// text as given (a byte order mark included).
+TEST(JsonReaderTest, SaysWhereAndWhyTheTextIsNotJson) {
+  using Dom = nlohmann::detail::json_sax_dom_parser<json>;
+  struct Case {
+    std::string text;
+    std::size_t offset;
+    std::string_view reason;
+  };
+  const std::vector<Case> cases = {
+      {"", 0, "no value"},
+      {"   ", 3, "no value"},
+      {R"({"a":1 "b":2})", 7, "expected ',' or '}' after a member"},
+      {"[1,2", 4, "expected ',' or ']' after an element"},
+      {R"({"a" 1})", 5, "expected ':' after a member name"},
+      {R"({"a":1,})", 7, "expected a member name"},
+      {R"({"a":tru})", 8, "invalid value"},
+      {"{} x", 3, "text after the value"},
+      {R"(["abc)", 5, "unterminated string"},
+      {R"(["\q"])", 2, "invalid escape"},
+      {R"(["\u12G4"])", 2, "invalid \\u escape"},
+      {R"(["\uD800x"])", 2, "invalid surrogate pair"},
+      {"[1.]", 3, "invalid number"},
+      {"[1e]", 3, "invalid number"},
+      {"[18446744e308]", 1, "number out of range"},
+      {"[\"a\xFF"
+       "b\"]",
+       5, "invalid UTF-8 or a lone surrogate in the string that ends here"},
+      {R"(["\uDC00"])", 8, "invalid UTF-8 or a lone surrogate in the string that ends here"},
+      {std::string("{\"a\":1}\0", 8), 7, "NUL byte"},
+      {"\xEF\xBB\xBF{\"a\":}", 8, "invalid value"},
+      // The second read, by json::sax_parse, for an exponent past 308.
+      {"[0e400, x]", 8, "syntax error"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    json doc;
+    const ReadResult r = sax_read<Dom>(c.text, doc, false);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.offset, c.offset);
+    EXPECT_EQ(r.reason, c.reason);
+  }
+  json doc;
+  EXPECT_TRUE(sax_read<Dom>("[0e400]", doc, false));
+  EXPECT_EQ(doc, json::parse("[0e400]"));
+}
+
 // A handler that refuses a value stops the read, and the read reports failure.
 TEST(JsonReaderTest, AHandlerCanStopTheRead) {
   // sax_read calls the handler statically: hiding key() is enough.
@@ -187,7 +234,9 @@ TEST(JsonReaderTest, AHandlerCanStopTheRead) {
   };
   json doc;
   int keys = 0;
-  EXPECT_FALSE(sax_read<StopAtSecondKey>(R"({"a":1,"b":2,"c":3})", doc, keys));
+  const ReadResult stopped = sax_read<StopAtSecondKey>(R"({"a":1,"b":2,"c":3})", doc, keys);
+  EXPECT_FALSE(stopped);
+  EXPECT_EQ(stopped.reason, "refused by the reader's handler");
   EXPECT_EQ(keys, 2);
   keys = 0;
   EXPECT_TRUE(sax_read<StopAtSecondKey>(R"({"a":[1,2,{}]})", doc, keys));

@@ -156,7 +156,7 @@ TEST(AdmissionParse, MinimalReviewParses) {
 struct BadCase {
   const char* name;
   std::string body;
-  const char* expect_in_error;
+  std::string expect_in_error;
 };
 
 std::string with(const std::string& pointer, const json& value) {
@@ -179,8 +179,10 @@ TEST(AdmissionParse, RejectsMalformedReviewsWithAReason) {
   const json gone(json::value_t::discarded);
   const std::vector<BadCase> cases = {
       {"empty", "", "empty"},
-      {"not json", "{\"apiVersion\": ", "invalid JSON"},
-      {"trailing garbage", minimal_review().dump() + "x", "invalid JSON"},
+      {"not json", "{\"apiVersion\": ", "invalid JSON at byte 15: invalid value"},
+      {"trailing garbage", minimal_review().dump() + "x",
+       "invalid JSON at byte " + std::to_string(minimal_review().dump().size()) +
+           ": text after the value"},
       {"array", "[1,2]", "not a JSON object"},
       {"string", "\"AdmissionReview\"", "not a JSON object"},
       {"wrong apiVersion", with("/apiVersion", "admission.k8s.io/v1beta1"), "AdmissionReview"},

@@ -351,6 +351,7 @@ TEST_F(ServerTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
 struct BadBody {
   const char* name;
   std::string body;
+  std::string message = "";  // when set, the Status message must contain it
 };
 
 class BadReviewTest : public ServerTest, public ::testing::WithParamInterface<BadBody> {};
@@ -360,6 +361,10 @@ TEST_P(BadReviewTest, Is400WithJsonErrorAndServerKeepsServing) {
   auto c = client();
   auto res = c->Post("/validate", GetParam().body, "application/json");
   expect_status_body(res, 400);
+  if (res && !GetParam().message.empty()) {
+    const json status = json::parse(res->body, nullptr, false);
+    EXPECT_NE(status.value("message", "").find(GetParam().message), std::string::npos) << res->body;
+  }
   EXPECT_EQ(handled_, 0);
   expect_good_request();
 }
@@ -391,20 +396,26 @@ std::string review_with_uid_text(const std::string& raw) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadReviewTest,
-    ::testing::Values(BadBody{"EmptyBody", ""}, BadBody{"InvalidJson", "{\"apiVersion\":"},
-                      BadBody{"NotAnAdmissionReview", R"({"apiVersion":"v1","kind":"Pod"})"},
-                      BadBody{"MissingRequest", edited("/request", kGone)},
-                      BadBody{"MissingUid", edited("/request/uid", kGone)},
-                      BadBody{"UidNotAString", edited("/request/uid", 42)},
-                      BadBody{"OperationNotAString", edited("/request/operation", true)},
-                      BadBody{"DryRunNotABool", edited("/request/dryRun", "yes")},
-                      BadBody{"ObjectNotAMapping", edited("/request/object", json::array())},
-                      BadBody{"DeepNesting100000", deep_review()},
-                      // A raw NUL is not JSON text, whatever follows it.
-                      BadBody{"NulAfterTheReview",
-                              capture("httproute_create.json") + std::string("\0{}", 3)},
-                      BadBody{"InvalidUtf8InAString", review_with_uid_text("u\xFF")},
-                      BadBody{"LoneSurrogateEscape", review_with_uid_text("u\\uDC00")}),
+    ::testing::Values(
+        BadBody{"EmptyBody", ""},
+        BadBody{"InvalidJson", "{\"apiVersion\":", "invalid JSON at byte 14: invalid value"},
+        BadBody{"NotAnAdmissionReview", R"({"apiVersion":"v1","kind":"Pod"})"},
+        BadBody{"MissingRequest", edited("/request", kGone)},
+        BadBody{"MissingUid", edited("/request/uid", kGone)},
+        BadBody{"UidNotAString", edited("/request/uid", 42)},
+        BadBody{"OperationNotAString", edited("/request/operation", true)},
+        BadBody{"DryRunNotABool", edited("/request/dryRun", "yes")},
+        BadBody{"ObjectNotAMapping", edited("/request/object", json::array())},
+        BadBody{"DeepNesting100000", deep_review()},
+        // A raw NUL is not JSON text, whatever follows it.
+        BadBody{"NulAfterTheReview", capture("httproute_create.json") + std::string("\0{}", 3),
+                "invalid JSON at byte " + std::to_string(capture("httproute_create.json").size()) +
+                    ": NUL byte"},
+        // The uid's closing quote is byte 81.
+        BadBody{"InvalidUtf8InAString", review_with_uid_text("u\xFF"),
+                "invalid JSON at byte 81: invalid UTF-8"},
+        BadBody{"LoneSurrogateEscape", review_with_uid_text("u\\uDC00"),
+                "lone surrogate in the string that ends here"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(ServerTest, HandlerExceptionIs500CarryingUid) {
