@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,15 +55,14 @@ class RawTls {
  public:
   RawTls(
       int port, const std::string& ca_file,
-      const std::function<void(SSL_CTX*)>& tweak = [](SSL_CTX*) {}) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      throw std::runtime_error("connect");
-    }
+      const std::function<void(SSL_CTX*)>& tweak = [](SSL_CTX*) {})
+      : RawTls(Adopt{}, connected_socket(port), ca_file, tweak) {}
+  // Takes over `fd`, a socket already connected to the server, and makes the handshake on it.
+  struct Adopt {};
+  RawTls(
+      Adopt, int fd, const std::string& ca_file,
+      const std::function<void(SSL_CTX*)>& tweak = [](SSL_CTX*) {})
+      : fd_(fd) {
     timeval tv{.tv_sec = 10, .tv_usec = 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ctx_ = SSL_CTX_new(TLS_client_method());
@@ -78,6 +78,17 @@ class RawTls {
     SSL_free(ssl_);
     SSL_CTX_free(ctx_);
     ::close(fd_);
+  }
+  static int connected_socket(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      throw std::runtime_error("connect");
+    }
+    return fd;
   }
   bool handshake_ok() const { return handshake_ok_; }
   // Bytes straight onto the socket, under TLS: a partial record, for one.
@@ -319,6 +330,34 @@ TEST_F(ServerTest, BodyOverLimitIsRefusedBeforeItIsRead) {
   expect_good_request();
 }
 
+// After a refusal the server reads what the client still sends, so the client sees the answer
+// rather than a reset, but for a bounded time: a client that keeps trickling bytes does not hold
+// the connection.
+TEST_F(ServerTest, ReadingAfterARefusalEndsWithinTwoSeconds) {
+  start();
+  RawTls raw(server_->port(), ca_file_);
+  ASSERT_TRUE(raw.handshake_ok());
+  ASSERT_TRUE(
+      raw.write("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000000000\r\n\r\n" +
+                std::string(100, '{')));
+  const std::string reply = raw.read_all();
+  ASSERT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  const auto t0 = Clock::now();
+  bool closed = false;
+  // The server half-closes at once (the client reads the end of the answer) and keeps reading;
+  // once it stops, what the client sends is answered with a reset and sending fails.
+  EXPECT_TRUE(raw.wait_peer_closed(1000));
+  while (!closed && seconds_since(t0) < 8.0) {
+    closed = !raw.write_raw(std::string(100, 'x'));
+    if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(closed) << "the server still reads after " << seconds_since(t0) << " s";
+  EXPECT_GT(seconds_since(t0), 1.0) << "the server did not read after its answer";
+  EXPECT_LT(seconds_since(t0), 4.5);
+  expect_good_request();
+}
+
 // Responses are written through a buffer flushed when they are complete; the interim
 // "100 Continue" must not wait there, or a client that waits for it before sending the body
 // (curl with large bodies) would stall.
@@ -525,6 +564,56 @@ TEST_F(ServerTest, LargeBodiesInFlightShareOneBudget) {
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
   }
   EXPECT_EQ(handled_, 2);
+  expect_good_request();
+}
+
+// Out of file descriptors, accept fails while the listener stays readable. The server must stop
+// accepting for a moment instead of spinning on it, keep the waiting connection in the queue and
+// serve it once descriptors are free again.
+TEST_F(ServerTest, OutOfDescriptorsPausesAcceptingThenServesTheWaitingConnection) {
+  start();
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  // Descriptors are numbered lowest free first: below `spare` every number is in use, so a limit
+  // of spare + 1 leaves the client's socket the only one to be had and the server's accept none.
+  const int spare = ::dup(0);
+  ASSERT_GE(spare, 0);
+  ::close(spare);
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(spare) + 1;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  int fd = -1;
+  try {
+    fd = RawTls::connected_socket(server_->port());  // completes in the listen backlog
+  } catch (const std::exception&) {
+  }
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  const int left = ::dup(0);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_GE(fd, 0) << "the client could not connect under the tight limit";
+  if (left >= 0) ::close(left);
+  EXPECT_EQ(left, -1) << "the limit left the server a descriptor";
+  const auto cpu_ms = [](const rusage& u) {
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000.0 +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000.0;
+  };
+  // A loop retrying a readable listener burns a whole core: 400 ms in 400 ms.
+  EXPECT_LT(cpu_ms(after) - cpu_ms(before), 150.0);
+
+  RawTls waiting(RawTls::Adopt{}, fd, ca_file_);
+  ASSERT_TRUE(waiting.handshake_ok());
+  const std::string body = review_named("after-emfile");
+  ASSERT_TRUE(
+      waiting.write("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body));
+  const std::string reply = waiting.read_all();
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  EXPECT_NE(reply.find("uid-after-emfile"), std::string::npos);
   expect_good_request();
 }
 
