@@ -45,6 +45,12 @@ constexpr std::size_t kReadChunk = 16 << 10;
 // every small chunk the previous review freed (up to a seventh of the webhook's time with a large
 // cluster cache).
 constexpr std::size_t kKeptBufferCapacity = 64 << 10;
+
+// Empties `buf`, giving its memory back when it grew past kKeptBufferCapacity.
+void reset_buffer(std::string& buf) {
+  buf.clear();
+  if (buf.capacity() > kKeptBufferCapacity) std::string().swap(buf);
+}
 // How long a refused request's connection reads (and drops) what its client still sends.
 constexpr std::int64_t kLingerMs = 2000;
 // Connections accepted per wake-up of one loop, so one loop does not take a whole burst.
@@ -657,9 +663,8 @@ Server::Impl::Step Server::Impl::flush(Loop& loop, Conn& c) {
     }
     c.out_off += static_cast<std::size_t>(n);
   }
-  c.out.clear();
+  reset_buffer(c.out);
   c.out_off = 0;
-  if (c.out.capacity() > kKeptBufferCapacity) std::string().swap(c.out);
   set_interest(loop, c, false);
   return Step::kAgain;
 }
@@ -790,11 +795,8 @@ Server::Impl::Step Server::Impl::read_body(Conn& c) {
 Server::Impl::Step Server::Impl::respond(Conn& c, Reply reply) {
   const http::RequestHead& h = c.head;
   c.in.erase(0, std::min(c.request_end, c.in.size()));
-  if (c.in.empty() && c.in.capacity() > kKeptBufferCapacity) std::string().swap(c.in);
-  if (h.chunked) {  // empty between requests; a large one's memory is not kept
-    c.chunked_body.clear();
-    if (c.chunked_body.capacity() > kKeptBufferCapacity) std::string().swap(c.chunked_body);
-  }
+  if (c.in.empty()) reset_buffer(c.in);  // a pipelined request may follow in it
+  if (h.chunked) reset_buffer(c.chunked_body);
   account(c);  // releases what the request held
   c.linger = reply.close;
   c.close_after_write = reply.close || !h.keep_alive ||
