@@ -77,6 +77,10 @@ Commands add_commands(CLI::App& app) {
       ->capture_default_str();
   st->serve->add_option("--max-body-bytes", s.max_body_bytes, "Largest AdmissionReview body")
       ->capture_default_str();
+  st->serve
+      ->add_option("--doc-cache-bytes", s.doc_cache_bytes,
+                   "Decoded cluster objects kept between admissions (live cluster), 0=off")
+      ->capture_default_str();
   st->serve->add_option("--threads", s.threads, "Event loop threads")->capture_default_str();
   st->serve->add_option("--keep-alive-max", s.keep_alive_max, "Requests per connection")
       ->capture_default_str();

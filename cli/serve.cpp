@@ -15,6 +15,7 @@
 
 #include "cli/lint.h"
 #include "cli/live_state.h"
+#include "rules/core/doc_cache.h"
 #include "webhook/decision.h"
 #include "webhook/logging.h"
 #include "webhook/server.h"
@@ -150,6 +151,8 @@ int run_serve(const ServeOptions& opts) {
     // per core leaves each holding freed pages of its parses between the objects it keeps. Two
     // per core keep that slack small without making request threads contend for one.
     mallopt(M_ARENA_MAX, static_cast<int>(2 * std::max(1u, std::thread::hardware_concurrency())));
+    // The cache keeps objects packed; admissions keep the decoded trees they reuse.
+    DocCache::set_budget(opts.doc_cache_bytes);
     Result<std::unique_ptr<LiveCluster>> l = LiveCluster::start(opts, metrics);
     if (!l) {
       spdlog::critical("event=startup_failed error=\"{}\"", l.error().message);

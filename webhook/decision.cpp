@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "rules/core/doc_cache.h"
 #include "rules/core/fix.h"
 #include "rules/registry.h"
 
@@ -115,6 +116,7 @@ void Decider::set_config(std::shared_ptr<const Config> config) {
 
 AdmissionResponse Decider::validate(AdmissionRequest req) const {
   if (req.operation == Operation::kConnect || !handles_kind(req.group, req.kind)) return allowed();
+  DocCache::Filling fill;  // the next review reads the same Gateways, Namespaces and Services
   std::shared_ptr<const Engine> engine = engine_.load();
   std::shared_ptr<const ObjectIndex> snap = state_->snapshot();
   ClusterView base(*snap);
@@ -164,6 +166,7 @@ AdmissionResponse Decider::mutate(AdmissionRequest req) const {
       !handles_kind(req.group, req.kind) || !req.object.is_object()) {
     return allowed();
   }
+  DocCache::Filling fill;
   std::shared_ptr<const Engine> engine = engine_.load();
   Result<Object> obj = object_of(req, std::move(req.object));
   if (!obj) return allowed();  // validation reports malformed objects

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "rules/core/defaults.h"
+#include "rules/core/doc_cache.h"
 
 namespace latticeguard {
 namespace {
@@ -310,7 +311,14 @@ DocPins* DocPins::outermost() { return tl_outermost; }
 
 const json& DocPins::get(const Object& o) {
   auto [it, fresh] = docs_.try_emplace(&o);
-  if (fresh) it->second = std::make_unique<const json>(unpack(o.packed_->bytes));
+  if (fresh) {
+    std::shared_ptr<const void> owner = o.packed_;
+    it->second = DocCache::find(owner);
+    if (!it->second) {
+      it->second = std::make_shared<const json>(unpack(o.packed_->bytes));
+      DocCache::offer(owner, it->second);
+    }
+  }
   return *it->second;
 }
 

@@ -157,7 +157,9 @@ using ObjectPtr = std::shared_ptr<const Object>;
 // Object::pack): every doc() of one object returns the same copy, and references stay valid
 // until the outermost DocPins of the thread closes, so one evaluation can hold pointers into
 // the documents it read. Open one around any pass that reads cached objects (the Engine's
-// FactMemo holds one; so do index updates). Belongs to the thread that opened it.
+// FactMemo holds one; so do index updates). Documents come from the shared DocCache
+// (doc_cache.h) when it holds them, and are offered to it when decoded. Belongs to the thread
+// that opened it.
 class DocPins {
  public:
   DocPins();
@@ -169,7 +171,7 @@ class DocPins {
   friend class Object;
   static DocPins* outermost();
   const json& get(const Object& o);
-  std::unordered_map<const Object*, std::unique_ptr<const json>> docs_;
+  std::unordered_map<const Object*, std::shared_ptr<const json>> docs_;
 };
 
 // What the rules read of an object, so the rest can be dropped (API server and file objects) and

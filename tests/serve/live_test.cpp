@@ -97,13 +97,57 @@ TEST_F(Live, ServeFollowsTheClusterThroughTheWatchCache) {
   EXPECT_NE(message_of(https.review("/validate", review)).find("[backendref-not-found]"),
             std::string::npos);
 
-  // The gauges are refreshed every few seconds: one Deployment (parking), Service gone.
+  // The gauges are refreshed every few seconds: one Deployment (parking), Service gone. The
+  // reviews above read the same cached Gateway, GatewayClass and Namespace again and again: from
+  // the second on, out of the decoded-document cache.
+  auto hits = [](const std::string& m) {
+    const std::string key = "latticeguard_doc_cache_lookups_total{result=\"hit\"} ";
+    size_t at = m.find(key);
+    return at == std::string::npos ? 0.0 : std::stod(m.substr(at + key.size()));
+  };
   EXPECT_TRUE(eventually([&] {
     std::string m = https.get("/metrics").body;
     return m.find("latticeguard_cache_objects{kind=\"Deployment\"} 1\n") != std::string::npos &&
            m.find("latticeguard_cache_objects{kind=\"Service\"} 0\n") != std::string::npos &&
-           m.find("latticeguard_cache_synced{kind=\"HTTPRoute\"} 1\n") != std::string::npos;
+           m.find("latticeguard_cache_synced{kind=\"HTTPRoute\"} 1\n") != std::string::npos &&
+           hits(m) > 0;
   })) << https.get("/metrics").body;
+}
+
+// An object changed by a watch event is read in its new version, whatever the decoded-document
+// cache held of the old one.
+TEST_F(Live, AdmissionsSeeTheNewVersionOfACachedObject) {
+  auto s = serve({"--audit-interval", "0"}, "serve.log");
+  ASSERT_NE(s, nullptr);
+  HttpsClient https(s->port(), certs_.ca);
+  ASSERT_TRUE(eventually([&] { return https.get("/readyz").status == 200; })) << s->log();
+  json review = review_for(route("webhook-test", "live", "parking"), "CREATE");
+  ASSERT_TRUE(eventually([&] {
+    json a = https.review("/validate", review);
+    return response_of(a).value("allowed", false) && !response_of(a).contains("warnings");
+  }));
+  for (int i = 0; i < 5; ++i) https.review("/validate", review);  // the Gateway is cached now
+
+  // The Gateway loses its only listener: the route's sectionName "http" no longer exists.
+  json gw = *api_.get_object(kGw, "gateways", "webhook-test", "my-hotel");
+  gw["spec"]["listeners"][0]["name"] = "renamed";
+  api_.add_object(gw);
+  json answer;
+  EXPECT_TRUE(eventually([&] {
+    answer = https.review("/validate", review);
+    return !response_of(answer).value("allowed", true);
+  })) << answer.dump()
+      << "\n"
+      << s->log();
+  EXPECT_NE(message_of(answer).find("sectionName"), std::string::npos) << answer.dump();
+
+  // And back.
+  gw["spec"]["listeners"][0]["name"] = "http";
+  api_.add_object(gw);
+  EXPECT_TRUE(eventually([&] {
+    answer = https.review("/validate", review);
+    return response_of(answer).value("allowed", false);
+  })) << answer.dump();
 }
 
 TEST_F(Live, AuditListsFindingsAndKeepsPolicyReportsCurrent) {
