@@ -592,8 +592,10 @@ Result<json> Client::Impl::request(const std::string& method, const std::string&
     if (code < 200 || code >= 300) return http_error(code, method, path, res->body);
     if (res->body.empty()) return json::object();
     // List pages are most of what the cache reads at start: the faster reader (json_reader.h).
-    json doc = parse_json(res->body);
-    if (doc.is_discarded()) return transport_error(method, path, "response is not JSON");
+    json doc;
+    if (ReadResult r = read_json(res->body, doc); !r) {
+      return transport_error(method, path, "response is not JSON" + at_byte(r));
+    }
     return doc;
   }
 }
@@ -655,7 +657,7 @@ Status Client::watch(const std::string& path, const std::string& resource_versio
   int status = 0;
   std::string buffer;  // partial line, or the error body when status != 200
   bool caller_ended = false;
-  bool bad_event = false;
+  std::string bad_event;  // what was wrong with the event that ended the stream
   auto res = cli->Get(
       p.c_str(), base_headers(config_, creds->token),
       [&](const httplib::Response& r) {
@@ -673,10 +675,13 @@ Status Client::watch(const std::string& path, const std::string& resource_versio
         for (size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
           std::string_view line(buffer.data() + start, nl - start);
           if (line.empty() || line == "\r") continue;
-          json ev = parse_json(line);
-          if (ev.is_discarded() || !ev.is_object() || !ev.contains("type") ||
-              !ev["type"].is_string()) {
-            bad_event = true;
+          json ev;
+          if (ReadResult r = read_json(line, ev); !r) {
+            bad_event = "not JSON" + at_byte(r);
+            return false;
+          }
+          if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string()) {
+            bad_event = "no \"type\" string";
             return false;
           }
           WatchEvent we{ev["type"].get<std::string>(), std::move(ev["object"])};
@@ -690,7 +695,9 @@ Status Client::watch(const std::string& path, const std::string& resource_versio
       });
   stop.clear_hook();
   if (stop.stop_requested() || caller_ended) return Ok{};
-  if (bad_event) return transport_error("GET", p, "watch stream carried a malformed event");
+  if (!bad_event.empty()) {
+    return transport_error("GET", p, "watch stream carried a malformed event: " + bad_event);
+  }
   if (status != 0 && status != 200) {
     if (status == 401) {
       std::lock_guard lock(impl_->creds_mu);

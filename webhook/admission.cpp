@@ -228,8 +228,7 @@ Result<AdmissionRequest> parse_review(std::string_view body) {
   }
   json doc;
   if (ReadResult read = sax_read<ReviewSax>(body, doc); !read) {
-    return Error{"invalid JSON at byte " + std::to_string(read.offset) + ": " +
-                 std::string(read.reason)};
+    return Error{"invalid JSON" + at_byte(read)};
   }
   if (!doc.is_object()) {
     return Error{"body is not a JSON object"};

@@ -2,6 +2,7 @@
 //
 //   json doc = parse_json(body);                 // like json::parse(body, nullptr, false)
 //   if (doc.is_discarded()) ...                  // not valid JSON
+//   if (ReadResult r = read_json(body, doc); !r) ... "not JSON" + at_byte(r)
 //   ReadResult r = sax_read<MySax>(body, args);  // any handler with nlohmann's SAX interface
 //   if (!r) ... r.offset, r.reason               // where and why the text is not valid JSON
 //
@@ -34,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "rules/core/utf8.h"
@@ -224,12 +226,22 @@ ReadResult sax_read(std::string_view text, Args&&... args) {
   return {false, sax.error_pos > 0 ? sax.error_pos - 1 : 0, "syntax error"};
 }
 
+// Reads `text` into `doc`; on failure says where and why (`doc` is then unspecified).
+inline ReadResult read_json(std::string_view text, nlohmann::json& doc) {
+  using Dom = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+  return sax_read<Dom>(text, doc, false);
+}
+
+// " at byte N: reason" for a failed read, to follow "... is not JSON" in an error message.
+inline std::string at_byte(const ReadResult& r) {
+  return " at byte " + std::to_string(r.offset) + ": " + std::string(r.reason);
+}
+
 // The DOM of `text`, or a discarded value (is_discarded()) when it is not valid JSON: the same
 // as json::parse(text, nullptr, false).
 inline nlohmann::json parse_json(std::string_view text) {
-  using Dom = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
   nlohmann::json doc;
-  if (!sax_read<Dom>(text, doc, false)) return nlohmann::json(nlohmann::json::value_t::discarded);
+  if (!read_json(text, doc)) return nlohmann::json(nlohmann::json::value_t::discarded);
   return doc;
 }
 

@@ -169,6 +169,48 @@ TEST_F(ClientTest, WatchDeliversEventsInOrderAndTheExpiredError) {
   EXPECT_EQ(events[0].object["reason"], "Expired");
 }
 
+// A proxy's error page or a cut-off body in place of the API server's JSON: the error names the
+// request, the byte and what was wrong there.
+TEST_F(ClientTest, ABodyThatIsNotJsonIsReportedWithItsByte) {
+  api_.garble_next("list", "", "services", "<html><body>502 Bad Gateway</body></html>");
+  auto page = client_->list("/api/v1/services", 100, "");
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().message,
+            "HTTP 0 Transport: GET /api/v1/services?limit=100: response is not JSON at byte 0: "
+            "invalid value");
+
+  const std::string cut = R"({"kind":"ServiceList","items":[{"metadata":{"name":"a")";
+  api_.garble_next("get", "", "services", cut);
+  auto one = client_->get("/api/v1/namespaces/store-prod/services/a");
+  ASSERT_FALSE(one);
+  EXPECT_NE(one.error().message.find("response is not JSON at byte " + std::to_string(cut.size()) +
+                                     ": expected ',' or '}' after a member"),
+            std::string::npos)
+      << one.error().message;
+
+  // The next request is answered as usual.
+  EXPECT_TRUE(client_->list("/api/v1/services", 100, ""));
+}
+
+TEST_F(ClientTest, AMalformedWatchEventEndsTheWatchSayingWhy) {
+  StopSignal stop;
+  auto no_events = [](WatchEvent&&) { return true; };
+  const std::string cut = R"({"type":"ADDED","object":{"kind":"Serv)";
+  api_.garble_next("watch", "", "services", cut);
+  Status st = client_->watch("/api/v1/services", "", no_events, stop, 5);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("watch stream carried a malformed event: not JSON at byte " +
+                                    std::to_string(cut.size()) + ": unterminated string"),
+            std::string::npos)
+      << st.error().message;
+
+  api_.garble_next("watch", "", "services", R"({"object":{}})");
+  st = client_->watch("/api/v1/services", "", no_events, stop, 5);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("malformed event: no \"type\" string"), std::string::npos)
+      << st.error().message;
+}
+
 TEST_F(ClientTest, StopSignalEndsAQuietWatchPromptly) {
   StopSignal stop;
   std::thread stopper([&] {

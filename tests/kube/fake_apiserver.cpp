@@ -351,6 +351,12 @@ void FakeApiServer::expire_next_watch(const std::string& group, const std::strin
   expire_next_.insert(group + "/" + resource);
 }
 
+void FakeApiServer::garble_next(const std::string& verb, const std::string& group,
+                                const std::string& resource, std::string text) {
+  std::lock_guard lock(mu_);
+  garbled_[verb + " " + group + "/" + resource] = std::move(text);
+}
+
 void FakeApiServer::compact() {
   {
     std::lock_guard lock(mu_);
@@ -564,6 +570,12 @@ void FakeApiServer::handle(const httplib::Request& req, httplib::Response& res) 
                                           "\" in API group \"" + group + "\" " + scope,
                                       details_of(*r, route.name)));
       res.set_header("X-Content-Type-Options", "nosniff");
+      return;
+    }
+    if (auto g = garbled_.find(verb + " " + group + "/" + resource); g != garbled_.end()) {
+      res.status = 200;
+      res.set_content(g->second + (verb == "watch" ? "\n" : ""), "application/json");
+      garbled_.erase(g);
       return;
     }
   }

@@ -80,6 +80,10 @@ class FakeApiServer {
   void require_tokens(std::set<std::string> tokens);
   void drop_watches();  // every open watch ends mid-stream (no terminating chunk)
   void expire_next_watch(const std::string& group, const std::string& resource);  // ERROR 410
+  // The next `verb` (get, list, watch) of group/resource answers 200 with `text` as its body, as
+  // a proxy's error page or a cut-off response would: a watch sends it as one line, then ends.
+  void garble_next(const std::string& verb, const std::string& group, const std::string& resource,
+                   std::string text);
   // Forget history up to now: watches from older RVs get the 410 ERROR event, older continue
   // tokens a 410 Gone.
   void compact();
@@ -130,6 +134,7 @@ class FakeApiServer {
   std::set<std::string> forbidden_;  // verb group/resource
   std::set<std::string> tokens_;
   std::set<std::string> expire_next_;
+  std::map<std::string, std::string> garbled_;  // "verb group/resource" -> body
   uint64_t drop_generation_ = 0;
   bool stopping_ = false;
   std::chrono::milliseconds latency_{0};
