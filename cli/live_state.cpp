@@ -242,7 +242,7 @@ class LiveClusterImpl final : public LiveCluster {
                                      "Estimated bytes of decoded objects kept between admissions.");
     auto& doc_lookups = metrics_.counter(
         "latticeguard_doc_cache_lookups_total",
-        "Reads of packed cached objects by admissions and audits, by result (hit, miss).",
+        "Cached objects read by admissions, by whether the decoded-document cache held them.",
         {"result"});
     stats_.start(5s, [&, this] {
       for (const kube::KindStats& k : cache_.stats()) {

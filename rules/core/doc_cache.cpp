@@ -60,6 +60,9 @@ struct Cache {
   }
 };
 
+// Whether this thread is inside a DocCache::Filling scope (an admission).
+thread_local bool tl_filling = false;
+
 Cache& cache() {
   static auto* c = new Cache();  // never destroyed: other statics' destructors may still read
   return *c;
@@ -68,8 +71,6 @@ Cache& cache() {
 bool same_owner(const std::weak_ptr<const void>& a, const std::shared_ptr<const void>& b) {
   return !a.owner_before(b) && !b.owner_before(a);
 }
-
-thread_local bool tl_filling = false;
 
 }  // namespace
 
@@ -102,17 +103,17 @@ std::shared_ptr<const json> DocCache::find(const std::shared_ptr<const void>& ow
   if (c.budget == 0) return nullptr;
   auto it = c.by_key.find(owner.get());
   if (it == c.by_key.end()) {
-    ++c.misses;
+    c.misses += tl_filling;
     return nullptr;
   }
   if (!same_owner(it->second->owner, owner)) {
     // The object cached under this address is gone and another now lives there.
     c.drop(it->second, evicted);
-    ++c.misses;
+    c.misses += tl_filling;
     return nullptr;
   }
   c.lru.splice(c.lru.begin(), c.lru, it->second);
-  ++c.hits;
+  c.hits += tl_filling;
   return it->second->doc;
 }
 

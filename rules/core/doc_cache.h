@@ -35,7 +35,7 @@ namespace latticeguard {
 class DocCache {
  public:
   struct Stats {
-    std::uint64_t hits = 0;
+    std::uint64_t hits = 0;  // lookups inside Filling scopes
     std::uint64_t misses = 0;
     std::size_t entries = 0;
     std::size_t bytes = 0;  // estimated heap use of the cached trees
@@ -48,8 +48,9 @@ class DocCache {
   // Drops every entry and zeroes the counters (tests).
   static void clear();
 
-  // The cached document of the packed bytes owned by `owner`, or nullptr (a miss). Counts a hit
-  // or a miss while the budget is not 0.
+  // The cached document of the packed bytes owned by `owner`, or nullptr (a miss). Inside a
+  // Filling scope, and while the budget is not 0, counts a hit or a miss: the counters say how
+  // well the cache serves admissions, not how many objects a sync or an audit read once.
   static std::shared_ptr<const nlohmann::json> find(const std::shared_ptr<const void>& owner);
   // Adds the decoded document of `owner`'s bytes, when a Filling scope is open on this thread
   // and the tree fits.
