@@ -79,7 +79,7 @@ Commands add_commands(CLI::App& app) {
       ->capture_default_str();
   st->serve
       ->add_option("--doc-cache-bytes", s.doc_cache_bytes,
-                   "Decoded cluster objects kept between admissions (live cluster), 0=off")
+                   "Decoded cluster objects kept between admissions, 0=off")
       ->capture_default_str();
   st->serve->add_option("--threads", s.threads, "Event loop threads")->capture_default_str();
   st->serve->add_option("--keep-alive-max", s.keep_alive_max, "Requests per connection")

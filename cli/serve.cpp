@@ -81,9 +81,10 @@ class ConfigWatcher {
   std::thread thread_;
 };
 
-// The state directory stands in for the API server, so its objects are kept as the API
-// server's would be: no source text or pristine copy (they are never patched or located), and
-// a creationTimestamp. The API server stamps an object under CREATE review before calling the
+// The state directory stands in for the API server, so its objects are kept as the watch cache
+// keeps the API server's: packed, with no source text or pristine copy (they are never patched or
+// located), and with a creationTimestamp. Admissions then do the same work as against a live
+// cluster, and 50,000 objects fit in the same memory. The API server stamps an object under CREATE review before calling the
 // webhook; without a stamp the files' objects would sort as "not created yet", after the
 // reviewed object, and rules that keep the oldest of several (policy-conflict) would pick the
 // wrong one.
@@ -92,7 +93,9 @@ ObjectPtr as_cluster_object(const ObjectPtr& o) {
   json& md = doc["metadata"];
   if (!md.contains("creationTimestamp")) md["creationTimestamp"] = "1970-01-01T00:00:00Z";
   Result<Object> stored = Object::from_json(std::move(doc), o->ns(), Origin::kApiServer);
-  return stored ? std::make_shared<const Object>(std::move(*stored)) : o;
+  if (!stored) return o;
+  stored->pack();
+  return std::make_shared<const Object>(std::move(*stored));
 }
 
 }  // namespace
@@ -125,6 +128,8 @@ int run_serve(const ServeOptions& opts) {
   }
 
   webhook::Metrics metrics;
+  // Cluster objects are kept packed; admissions keep the decoded trees they reuse.
+  DocCache::set_budget(opts.doc_cache_bytes);
   std::shared_ptr<webhook::ClusterState> state;
   std::unique_ptr<LiveCluster> live;
   if (!opts.cluster_state_dir.empty()) {
@@ -141,7 +146,10 @@ int run_serve(const ServeOptions& opts) {
         ++n;
       }
     }
-    *loaded = LoadedFiles{};  // the files' text and first decoding are no longer needed
+    // The files' text and first decoding are no longer needed. Freed all at once, after the
+    // packed objects are made, they leave whole pages to trim; freed file by file, the packed
+    // objects would fill their holes and keep twice the memory resident.
+    *loaded = LoadedFiles{};
     malloc_trim(0);
     spdlog::info("event=cluster_state source=directory dir={} objects={}", opts.cluster_state_dir,
                  n);
@@ -151,8 +159,6 @@ int run_serve(const ServeOptions& opts) {
     // per core leaves each holding freed pages of its parses between the objects it keeps. Two
     // per core keep that slack small without making request threads contend for one.
     mallopt(M_ARENA_MAX, static_cast<int>(2 * std::max(1u, std::thread::hardware_concurrency())));
-    // The cache keeps objects packed; admissions keep the decoded trees they reuse.
-    DocCache::set_budget(opts.doc_cache_bytes);
     Result<std::unique_ptr<LiveCluster>> l = LiveCluster::start(opts, metrics);
     if (!l) {
       spdlog::critical("event=startup_failed error=\"{}\"", l.error().message);

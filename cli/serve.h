@@ -19,7 +19,7 @@ struct ServeOptions {
   std::string kubeconfig, context;
   std::string log_format = "text", log_level = "info";
   size_t max_body_bytes = 7u << 20;
-  // Decoded cached objects kept between admissions (live cluster; rules/core/doc_cache.h).
+  // Decoded cluster objects kept between admissions (rules/core/doc_cache.h).
   size_t doc_cache_bytes = 2u << 20;
   int threads = 8;
   int keep_alive_max = 1000;
