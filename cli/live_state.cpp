@@ -19,7 +19,6 @@
 #include "cli/cluster.h"
 #include "kube/cache.h"
 #include "kube/lease.h"
-#include "rules/core/doc_cache.h"
 
 namespace latticeguard {
 namespace {
@@ -238,12 +237,6 @@ class LiveClusterImpl final : public LiveCluster {
     auto& restarts =
         metrics_.gauge("latticeguard_cache_watch_restarts",
                        "Watches that ended and were started again, per kind.", {"kind"});
-    auto& doc_bytes = metrics_.gauge("latticeguard_doc_cache_bytes",
-                                     "Estimated bytes of decoded objects kept between admissions.");
-    auto& doc_lookups = metrics_.counter(
-        "latticeguard_doc_cache_lookups_total",
-        "Cached objects read by admissions, by whether the decoded-document cache held them.",
-        {"result"});
     stats_.start(5s, [&, this] {
       for (const kube::KindStats& k : cache_.stats()) {
         objects.set({k.kind}, static_cast<double>(k.objects));
@@ -251,11 +244,6 @@ class LiveClusterImpl final : public LiveCluster {
         relists.set({k.kind}, static_cast<double>(k.relists));
         restarts.set({k.kind}, static_cast<double>(k.watch_restarts));
       }
-      DocCache::Stats d = DocCache::stats();
-      doc_bytes.set({}, static_cast<double>(d.bytes));
-      // The cache counts from start; the counters follow it by the difference.
-      doc_lookups.inc({"hit"}, static_cast<double>(d.hits) - doc_lookups.value({"hit"}));
-      doc_lookups.inc({"miss"}, static_cast<double>(d.misses) - doc_lookups.value({"miss"}));
     });
     return Ok{};
   }

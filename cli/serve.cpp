@@ -84,10 +84,10 @@ class ConfigWatcher {
 // The state directory stands in for the API server, so its objects are kept as the watch cache
 // keeps the API server's: packed, with no source text or pristine copy (they are never patched or
 // located), and with a creationTimestamp. Admissions then do the same work as against a live
-// cluster, and 50,000 objects fit in the same memory. The API server stamps an object under CREATE review before calling the
-// webhook; without a stamp the files' objects would sort as "not created yet", after the
-// reviewed object, and rules that keep the oldest of several (policy-conflict) would pick the
-// wrong one.
+// cluster, and 50,000 objects fit in the same memory. The API server stamps an object under CREATE
+// review before calling the webhook; without a stamp the files' objects would sort as "not created
+// yet", after the reviewed object, and rules that keep the oldest of several (policy-conflict)
+// would pick the wrong one.
 ObjectPtr as_cluster_object(const ObjectPtr& o) {
   json doc = o->doc();
   json& md = doc["metadata"];
@@ -96,6 +96,22 @@ ObjectPtr as_cluster_object(const ObjectPtr& o) {
   if (!stored) return o;
   stored->pack();
   return std::make_shared<const Object>(std::move(*stored));
+}
+
+void export_doc_cache(webhook::Metrics& metrics) {
+  auto& bytes = metrics.gauge("latticeguard_doc_cache_bytes",
+                              "Estimated bytes of decoded objects kept between admissions.");
+  auto& lookups = metrics.counter(
+      "latticeguard_doc_cache_lookups_total",
+      "Cached objects read by admissions, by whether the decoded-document cache held them.",
+      {"result"});
+  metrics.add_collector([&bytes, &lookups] {
+    DocCache::Stats d = DocCache::stats();
+    bytes.set({}, static_cast<double>(d.bytes));
+    // The cache counts from start; the counters follow it by the difference.
+    lookups.inc({"hit"}, static_cast<double>(d.hits) - lookups.value({"hit"}));
+    lookups.inc({"miss"}, static_cast<double>(d.misses) - lookups.value({"miss"}));
+  });
 }
 
 }  // namespace
@@ -130,6 +146,7 @@ int run_serve(const ServeOptions& opts) {
   webhook::Metrics metrics;
   // Cluster objects are kept packed; admissions keep the decoded trees they reuse.
   DocCache::set_budget(opts.doc_cache_bytes);
+  export_doc_cache(metrics);
   std::shared_ptr<webhook::ClusterState> state;
   std::unique_ptr<LiveCluster> live;
   if (!opts.cluster_state_dir.empty()) {

@@ -238,7 +238,24 @@ MetricFamily& Metrics::histogram(std::string_view name, std::string_view help,
              std::move(buckets));
 }
 
+void Metrics::add_collector(std::function<void()> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Metrics::render() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
+  {
+    // Outside mu_: a collector sets families, which take their own locks, and may register one.
+    // One render's collectors at a time: a counter that follows an outside count by difference
+    // would otherwise be raised twice by two concurrent scrapes.
+    std::lock_guard collecting(collect_mu_);
+    for (const auto& collect : collectors) collect();
+  }
   std::string out;
   std::lock_guard lock(mu_);
   for (const auto& [name, family] : families_) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -87,6 +88,11 @@ class Metrics {
   // latticeguard_cert_expiry_timestamp_seconds
   MetricFamily& cert_expiry() { return *cert_expiry_; }
 
+  // Runs `collect` at the start of every render(), to set families from state kept elsewhere
+  // when scraped (like the Go client's GaugeFunc): no ticker, and no figure older than the
+  // scrape. It must not call render() or register collectors.
+  void add_collector(std::function<void()> collect);
+
   // Text exposition format 0.0.4, families sorted by name.
   std::string render() const;
 
@@ -96,6 +102,8 @@ class Metrics {
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>, std::less<>> families_;
+  std::vector<std::function<void()>> collectors_;
+  mutable std::mutex collect_mu_;  // held while collectors run
   MetricFamily* requests_;
   MetricFamily* duration_;
   MetricFamily* findings_;

@@ -226,11 +226,19 @@ TEST_F(ServeBehaviour, ConfigReloadKeepsTheOldConfigWhenTheNewOneIsInvalid) {
 TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
   ASSERT_NO_FATAL_FAILURE(start({"--log-format", "json"}));
   https_->review("/validate", review_for(route_to_missing_service(), "CREATE"));
+  https_->review("/validate", review_for(route_to_missing_service(), "CREATE"));
   HttpResult m = https_->get("/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("latticeguard_admission_requests_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("latticeguard_findings_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("backendref-not-found"), std::string::npos) << m.body;
+  // The second review read the cluster's Gateway and GatewayClass from the decoded-document
+  // cache: counted as of the scrape.
+  const std::string hits = "latticeguard_doc_cache_lookups_total{result=\"hit\"} ";
+  size_t at = m.body.find(hits);
+  ASSERT_NE(at, std::string::npos) << m.body;
+  EXPECT_GT(std::stod(m.body.substr(at + hits.size())), 0) << m.body;
+  EXPECT_NE(m.body.find("latticeguard_doc_cache_bytes "), std::string::npos) << m.body;
 
   // Decision lines are buffered and flushed within a second.
   EXPECT_TRUE(

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +49,37 @@ TEST(Metrics, EscapesLabelValues) {
   const std::string text = m.render();
   EXPECT_TRUE(contains(text, "lg_test{v=\"a\\\"b\\\\c\\nd\"} 1.5\n"));
   EXPECT_TRUE(contains(text, "# HELP lg_test help with \\\\ and\\nnewline\n"));
+}
+
+// A collector sets families from a count kept elsewhere when scraped; concurrent scrapes must
+// not raise a counter that follows that count by difference twice.
+TEST(Metrics, CollectorsRunAtEveryRenderOneRenderAtATime) {
+  Metrics m;
+  std::atomic<int> outside{0};
+  std::atomic<int> over{0};
+  MetricFamily& follows = m.counter("lg_test_total", "Follows `outside`.");
+  m.add_collector([&] {
+    const double seen = follows.value();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));  // widen the window
+    follows.inc({}, outside.load() - seen);
+    if (follows.value() > outside.load()) ++over;  // raised twice for the same difference
+  });
+  outside = 3;
+  EXPECT_TRUE(contains(m.render(), "lg_test_total 3\n"));
+  outside = 5;
+  EXPECT_TRUE(contains(m.render(), "lg_test_total 5\n"));
+
+  std::vector<std::thread> scrapers;
+  for (int t = 0; t < 4; ++t) {
+    scrapers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) m.render();
+    });
+  }
+  for (int i = 0; i < 400; ++i) ++outside;
+  for (auto& s : scrapers) s.join();
+  EXPECT_EQ(over.load(), 0);
+  m.render();
+  EXPECT_EQ(follows.value(), outside.load());
 }
 
 TEST(Metrics, ReRegisteringReturnsTheSameFamily) {
