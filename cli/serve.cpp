@@ -108,9 +108,8 @@ void export_doc_cache(webhook::Metrics& metrics) {
   metrics.add_collector([&bytes, &lookups] {
     DocCache::Stats d = DocCache::stats();
     bytes.set({}, static_cast<double>(d.bytes));
-    // The cache counts from start; the counters follow it by the difference.
-    lookups.inc({"hit"}, static_cast<double>(d.hits) - lookups.value({"hit"}));
-    lookups.inc({"miss"}, static_cast<double>(d.misses) - lookups.value({"miss"}));
+    lookups.set_total({"hit"}, static_cast<double>(d.hits));
+    lookups.set_total({"miss"}, static_cast<double>(d.misses));
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -112,6 +113,15 @@ void MetricFamily::set(Labels labels, double v) {
   }
   std::lock_guard lock(mu_);
   series(labels).value = v;
+}
+
+void MetricFamily::set_total(Labels labels, double v) {
+  if (type_ != Type::kCounter) {
+    misuse(name_, "set_total on a non-counter");
+  }
+  std::lock_guard lock(mu_);
+  Series& s = series(labels);
+  s.value = std::max(s.value, v);
 }
 
 void MetricFamily::observe(Labels labels, double v) {
@@ -249,13 +259,8 @@ std::string Metrics::render() const {
     std::lock_guard lock(mu_);
     collectors = collectors_;
   }
-  {
-    // Outside mu_: a collector sets families, which take their own locks, and may register one.
-    // One render's collectors at a time: a counter that follows an outside count by difference
-    // would otherwise be raised twice by two concurrent scrapes.
-    std::lock_guard collecting(collect_mu_);
-    for (const auto& collect : collectors) collect();
-  }
+  // Outside mu_: a collector sets families, which take their own locks, and may register one.
+  for (const auto& collect : collectors) collect();
   std::string out;
   std::lock_guard lock(mu_);
   for (const auto& [name, family] : families_) {

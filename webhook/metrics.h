@@ -37,9 +37,12 @@ class MetricFamily {
   // Label values are given in the order of the family's label names.
   void inc(Labels labels = {}, double v = 1);  // counter or gauge
   void set(Labels labels, double v);           // gauge
-  void observe(Labels labels, double v);       // histogram
-  double value(Labels labels = {}) const;      // counter/gauge; histogram: count
-  void clear();                                // drop all series (e.g. gauges rebuilt)
+  // Counter: raises it to `v`, a count kept elsewhere and read when scraped (a collector); a
+  // lower `v` (an older read finishing late) leaves it as it is, so it never goes down.
+  void set_total(Labels labels, double v);
+  void observe(Labels labels, double v);   // histogram
+  double value(Labels labels = {}) const;  // counter/gauge; histogram: count
+  void clear();                            // drop all series (e.g. gauges rebuilt)
 
   const std::string& name() const { return name_; }
   Type type() const { return type_; }
@@ -89,8 +92,9 @@ class Metrics {
   MetricFamily& cert_expiry() { return *cert_expiry_; }
 
   // Runs `collect` at the start of every render(), to set families from state kept elsewhere
-  // when scraped (like the Go client's GaugeFunc): no ticker, and no figure older than the
-  // scrape. It must not call render() or register collectors.
+  // when scraped (like the Go client's GaugeFunc and CounterFunc: set and set_total): no ticker,
+  // and no figure older than the scrape. Concurrent scrapes run collectors concurrently. A
+  // collector must not call render() or add_collector().
   void add_collector(std::function<void()> collect);
 
   // Text exposition format 0.0.4, families sorted by name.
@@ -103,7 +107,6 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>, std::less<>> families_;
   std::vector<std::function<void()>> collectors_;
-  mutable std::mutex collect_mu_;  // held while collectors run
   MetricFamily* requests_;
   MetricFamily* duration_;
   MetricFamily* findings_;
