@@ -1,5 +1,6 @@
 #include "rules/core/doc_cache.h"
 
+#include <atomic>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -41,7 +42,9 @@ struct Cache {
   std::list<Entry> lru;  // most recently used first
   std::unordered_map<const void*, std::list<Entry>::iterator> by_key;
   std::size_t bytes = 0;
-  std::size_t budget = 0;
+  // Written under mu; read without it first, so a cache that is off costs a review no lock and
+  // no size walk.
+  std::atomic<std::size_t> budget{0};
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
 
@@ -78,14 +81,14 @@ void DocCache::set_budget(std::size_t bytes) {
   std::vector<std::shared_ptr<const json>> evicted;
   Cache& c = cache();
   std::lock_guard lock(c.mu);
-  c.budget = bytes;
+  c.budget.store(bytes, std::memory_order_relaxed);
   c.shrink_to(bytes, evicted);
 }
 
 DocCache::Stats DocCache::stats() {
   Cache& c = cache();
   std::lock_guard lock(c.mu);
-  return Stats{c.hits, c.misses, c.lru.size(), c.bytes, c.budget};
+  return Stats{c.hits, c.misses, c.lru.size(), c.bytes, c.budget.load(std::memory_order_relaxed)};
 }
 
 void DocCache::clear() {
@@ -97,17 +100,17 @@ void DocCache::clear() {
 }
 
 std::shared_ptr<const json> DocCache::find(const std::shared_ptr<const void>& owner) {
-  std::vector<std::shared_ptr<const json>> evicted;
   Cache& c = cache();
+  if (c.budget.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::vector<std::shared_ptr<const json>> evicted;
   std::lock_guard lock(c.mu);
-  if (c.budget == 0) return nullptr;
   auto it = c.by_key.find(owner.get());
   if (it == c.by_key.end()) {
     c.misses += tl_filling;
     return nullptr;
   }
   if (!same_owner(it->second->owner, owner)) {
-    // The object cached under this address is gone and another now lives there.
+    // Not the owner cached under this address (see the header): that one is gone.
     c.drop(it->second, evicted);
     c.misses += tl_filling;
     return nullptr;
@@ -118,17 +121,18 @@ std::shared_ptr<const json> DocCache::find(const std::shared_ptr<const void>& ow
 }
 
 void DocCache::offer(const std::shared_ptr<const void>& owner, std::shared_ptr<const json> doc) {
-  if (!tl_filling || !doc) return;
+  Cache& c = cache();
+  if (!tl_filling || !doc || c.budget.load(std::memory_order_relaxed) == 0) return;
   std::size_t bytes = kRoot + tree_bytes(*doc);
   std::vector<std::shared_ptr<const json>> evicted;
-  Cache& c = cache();
   std::lock_guard lock(c.mu);
-  if (bytes > c.budget / 4) return;
+  const std::size_t budget = c.budget.load(std::memory_order_relaxed);
+  if (bytes > budget / 4) return;
   if (auto it = c.by_key.find(owner.get()); it != c.by_key.end()) {
     if (same_owner(it->second->owner, owner)) return;  // another thread cached it first
     c.drop(it->second, evicted);
   }
-  c.shrink_to(c.budget - bytes, evicted);
+  c.shrink_to(budget - bytes, evicted);
   c.lru.push_front(Entry{owner.get(), owner, std::move(doc), bytes});
   c.by_key.emplace(owner.get(), c.lru.begin());
   c.bytes += bytes;

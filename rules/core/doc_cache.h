@@ -18,8 +18,11 @@
 // kept, and the total never exceeds the budget. A budget of 0, the default, turns the cache off:
 // lint, audit and tests decode per pass unless they ask for it.
 //
-// Entries are keyed by the packed bytes' owner and hold it weakly, so an object replaced by a
-// watch event is never answered with its predecessor's document, even at a reused address.
+// Entries are keyed by the address of the packed bytes' owner and hold it weakly. Object::pack
+// makes the owner with make_shared, so a weak reference keeps its storage, and no other object
+// can take its address while the entry lives; the owner is compared as well, so that stays true
+// however an owner is allocated. An object replaced by a watch event is therefore never answered
+// with its predecessor's document; the dead entry waits for eviction.
 //
 // Thread safety: every function may be called from any thread; one mutex guards the cache, and a
 // Filling scope belongs to the thread that opened it.

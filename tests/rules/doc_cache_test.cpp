@@ -143,8 +143,8 @@ TEST_F(DocCacheTest, AReplacedObjectIsNeverAnsweredWithItsPredecessor) {
   DocCache::set_budget(1 << 20);
   DocCache::Filling fill;
   for (int i = 0; i < 50; ++i) {
-    // Each version is freed before the next is made, so the allocator is free to reuse its
-    // address; whatever it does, every read must see its own version.
+    // Each version is dropped before the next is made, as a watch event replaces an object; every
+    // read must see its own version, never a cached predecessor's.
     auto svc = packed_service("v" + std::to_string(i));
     DocPins pins;
     ASSERT_EQ(svc->doc()["metadata"]["name"], "v" + std::to_string(i));
