@@ -100,17 +100,12 @@ TEST_F(Live, ServeFollowsTheClusterThroughTheWatchCache) {
   // The gauges are refreshed every few seconds: one Deployment (parking), Service gone. The
   // reviews above read the same cached Gateway, GatewayClass and Namespace again and again: from
   // the second on, out of the decoded-document cache.
-  auto hits = [](const std::string& m) {
-    const std::string key = "latticeguard_doc_cache_lookups_total{result=\"hit\"} ";
-    size_t at = m.find(key);
-    return at == std::string::npos ? 0.0 : std::stod(m.substr(at + key.size()));
-  };
   EXPECT_TRUE(eventually([&] {
     std::string m = https.get("/metrics").body;
     return m.find("latticeguard_cache_objects{kind=\"Deployment\"} 1\n") != std::string::npos &&
            m.find("latticeguard_cache_objects{kind=\"Service\"} 0\n") != std::string::npos &&
            m.find("latticeguard_cache_synced{kind=\"HTTPRoute\"} 1\n") != std::string::npos &&
-           hits(m) > 0;
+           metric_value(m, "latticeguard_doc_cache_lookups_total{result=\"hit\"}").value_or(0) > 0;
   })) << https.get("/metrics").body;
 }
 

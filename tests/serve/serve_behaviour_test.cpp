@@ -13,6 +13,9 @@
 namespace latticeguard::serve_test {
 namespace {
 
+// Reviews that read a cluster object from the decoded-document cache.
+constexpr const char* kDocCacheHits = "latticeguard_doc_cache_lookups_total{result=\"hit\"}";
+
 // Beside the tutorial (namespace default): a production namespace whose route is covered by an
 // IAMAuthPolicy, and a workload with a readiness probe but no TargetGroupPolicy yet.
 constexpr const char* kProduction = R"(apiVersion: v1
@@ -234,11 +237,8 @@ TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
   EXPECT_NE(m.body.find("backendref-not-found"), std::string::npos) << m.body;
   // The second review read the cluster's Gateway and GatewayClass from the decoded-document
   // cache: counted as of the scrape.
-  const std::string hits = "latticeguard_doc_cache_lookups_total{result=\"hit\"} ";
-  size_t at = m.body.find(hits);
-  ASSERT_NE(at, std::string::npos) << m.body;
-  EXPECT_GT(std::stod(m.body.substr(at + hits.size())), 0) << m.body;
-  EXPECT_NE(m.body.find("latticeguard_doc_cache_bytes "), std::string::npos) << m.body;
+  EXPECT_GT(metric_value(m.body, kDocCacheHits).value_or(0), 0) << m.body;
+  EXPECT_GT(metric_value(m.body, "latticeguard_doc_cache_bytes").value_or(0), 0) << m.body;
 
   // Decision lines are buffered and flushed within a second.
   EXPECT_TRUE(
@@ -252,6 +252,18 @@ TEST_F(ServeBehaviour, MetricsCountRequestsAndFindingsAndLogsAreJson) {
     ASSERT_TRUE(j.is_object() && j.contains("level") && j.contains("msg")) << line;
   }
   EXPECT_GE(lines, 3);
+}
+
+TEST_F(ServeBehaviour, DocCacheBytesZeroTurnsTheCacheOffAndDecidesTheSame) {
+  ASSERT_NO_FATAL_FAILURE(start({"--doc-cache-bytes", "0"}));
+  for (int i = 0; i < 2; ++i) {
+    json answer = https_->review("/validate", review_for(route_to_missing_service(), "CREATE"));
+    EXPECT_FALSE(response_of(answer).value("allowed", true)) << answer.dump();
+    EXPECT_NE(message_of(answer).find("[backendref-not-found]"), std::string::npos);
+  }
+  HttpResult m = https_->get("/metrics");
+  EXPECT_EQ(metric_value(m.body, kDocCacheHits), 0) << m.body;
+  EXPECT_EQ(metric_value(m.body, "latticeguard_doc_cache_bytes"), 0) << m.body;
 }
 
 TEST_F(ServeBehaviour, SigtermTurnsReadinessOffAndExitsZero) {

@@ -300,6 +300,14 @@ std::string message_of(const json& answer) {
   return "";
 }
 
+std::optional<double> metric_value(const std::string& page, const std::string& series) {
+  const std::string key = series + " ";
+  for (size_t at = page.find(key); at != std::string::npos; at = page.find(key, at + 1)) {
+    if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + key.size()));
+  }
+  return std::nullopt;
+}
+
 json patch_of(const json& answer) {
   json r = response_of(answer);
   if (!r.contains("patch") || !r["patch"].is_string()) return nullptr;

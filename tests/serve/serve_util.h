@@ -113,6 +113,9 @@ std::string message_of(const json& answer);  // response.status.message or ""
 // response.patch base64-decoded and parsed: the JSON Patch array, or null.
 json patch_of(const json& answer);
 
+// The value of one series in a Prometheus text page ("name{labels}" as rendered), or nullopt.
+std::optional<double> metric_value(const std::string& page, const std::string& series);
+
 // Polls `pred` until it holds or `timeout` passes; every wait in these tests is bounded.
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 15s,
